@@ -29,6 +29,23 @@ US_THEM_SCREEN = re.compile(
     r"americans?|west\w*|russians?|chinese|mainstream media|deep state|the people)\b",
     re.IGNORECASE,
 )
+# Round 2, drawn after round 1 showed ~10% history positives under the broad
+# screen: the terms whose round-1 sentences were most often positive
+# (tradition, centuries, nazi, revolution, history, ...); years and
+# "Washington" mostly date news and were dropped.
+HISTORY_SCREEN_2 = re.compile(
+    r"\b(histor(y|ic|ical)|centur(y|ies)|ancest\w*|forefather\w*|founding fathers|heritage|"
+    r"tradition|legacy|civili[sz]ation\w*|empire|nazi\w*|hitler|revolution\w*|soviet|"
+    r"cold war|generations|19[0-4]\d|slavery|crusade\w*|remember|never again|our fathers)\b",
+    re.IGNORECASE,
+)
+US_THEM_SCREEN_2 = re.compile(
+    r"\b(we|us|our)\b.*\b(they|them|their|enemy|enemies|elites?|globalist\w*|invaders?|traitors?)\b"
+    r"|\b(they|them|their|enemy|enemies|elites?|globalist\w*|invaders?|traitors?)\b.*\b(we|us|our)\b",
+    re.IGNORECASE,
+)
+N_HISTORY_2 = 700        # at the ~25-30% positive rate of the sharper screen: +~190 positives
+N_US_THEM_2 = 300
 SEED = 20261122          # fixed so the sample can be redrawn identically
 N_HISTORY = 900          # sized so ~1/3 positive rate still gives >= 300 positives
 N_US_THEM = 900
@@ -47,6 +64,19 @@ def sentences(ptc_dir: Path):
             pos += len(line) + 1
 
 
+def second_round(pool, taken):
+    """Round 2: unsampled sentences under the sharper screens (see above)."""
+    hist, uvt = [], []
+    for s in pool:
+        if s[:3] in taken:
+            continue
+        if HISTORY_SCREEN_2.search(s[3]) and len(hist) < N_HISTORY_2:
+            hist.append((*s[:3], "history_screen_2"))
+        elif US_THEM_SCREEN_2.search(s[3]) and len(uvt) < N_US_THEM_2:
+            uvt.append((*s[:3], "us_them_screen_2"))
+    return hist + uvt
+
+
 def main(ptc_dir: str, out: str) -> None:
     rng = random.Random(SEED)
     pool = list(sentences(Path(ptc_dir)))
@@ -62,6 +92,7 @@ def main(ptc_dir: str, out: str) -> None:
         else:
             rest.append((*s[:3], "random"))
     chosen = hist + uvt + rest[:N_RANDOM]
+    chosen += second_round(pool, {c[:3] for c in chosen})
     chosen.sort(key=lambda r: (r[0], r[1]))
     with open(out, "w", encoding="utf-8") as f:
         f.write("article_id\tstart\tend\tstratum\n")

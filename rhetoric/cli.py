@@ -1,0 +1,210 @@
+"""The `rhetoric` command: tag, devices, train, evaluate."""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+from rhetoric.devices import DEVICES, get_device
+
+FORMATS = ("jsonl", "csv", "tsv")
+CSV_COLUMNS = ("id", "device", "start", "end", "score", "source", "sentence", "text", "error")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.run(args) or 0)
+    except (FileNotFoundError, ValueError, RuntimeError) as err:
+        print(f"rhetoric: {err}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # `rhetoric tag ... | head` is fine
+        return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from rhetoric import __version__
+
+    parser = argparse.ArgumentParser(prog="rhetoric", description="Tag rhetorical and propaganda devices "
+                                                                   "in the sentences of English text.")
+    parser.add_argument("--version", action="version", version=f"rhetoric {__version__}")
+    sub = parser.add_subparsers(title="commands")
+
+    tag = sub.add_parser("tag", help="tag .txt files, folders, JSONL or stdin")
+    tag.add_argument("paths", nargs="+", metavar="PATH", help=".txt, .jsonl, a folder, or - for stdin")
+    tag.add_argument("-o", "--output", help="output file (default: stdout)")
+    tag.add_argument("--format", choices=FORMATS, default="jsonl",
+                     help="jsonl: a record per document; csv: a row per tag; tsv: PTC `id technique start end`")
+    tag.add_argument("--threshold", type=float, help="one probability cut-off for every device")
+    tag.add_argument("--text-field", default="text", help="JSONL field holding the text (default: text)")
+    tag.add_argument("--id-field", help="JSONL field holding the document id (default: file:line)")
+    tag.add_argument("--encoding", default="utf-8", help="encoding of input files (default: utf-8)")
+    tag.add_argument("--model", help="model folder (default: the shipped model)")
+    tag.add_argument("--rules-only", action="store_true", help="tag with the rules alone")
+    tag.add_argument("--jobs", type=int, default=1, help="worker processes (default: 1)")
+    tag.set_defaults(run=run_tag)
+
+    devices = sub.add_parser("devices", help="list the devices")
+    devices.add_argument("--json", action="store_true")
+    devices.set_defaults(run=run_devices)
+
+    train = sub.add_parser("train", help="train the model on the PTC corpus")
+    train.add_argument("--ptc", required=True, help="PTC folder (train/ and dev/ inside, or one folder)")
+    train.add_argument("--out", required=True, help="folder to write the model to")
+    train.add_argument("--project-data", help="folder of the project's appeal_to_history / us_vs_them labels")
+    train.add_argument("--memes", help="SemEval-2021 Task 6 folder, extra examples for rare devices")
+    train.set_defaults(run=run_train)
+
+    evaluate = sub.add_parser("evaluate", help="sentence-level P/R/F1 on PTC articles the model did not train on")
+    evaluate.add_argument("--ptc", required=True, help="PTC folder")
+    evaluate.add_argument("--project-data", help="also score appeal_to_history / us_vs_them on held-out labels")
+    evaluate.add_argument("--model", help="model folder (default: the shipped model)")
+    evaluate.add_argument("--threshold", type=float, help="one probability cut-off for every device")
+    evaluate.add_argument("--json", action="store_true", help="print the figures as JSON")
+    evaluate.set_defaults(run=run_evaluate)
+    return parser
+
+
+# -- tag -------------------------------------------------------------------------------
+
+def run_tag(args: argparse.Namespace) -> int:
+    from rhetoric.corpus import iter_records
+    from rhetoric.tagger import Result, Tagger
+
+    tagger = Tagger.load(args.model, threshold=args.threshold, rules_only=args.rules_only)
+    records = iter_records(args.paths, args.text_field, args.id_field, args.encoding)
+    pairs = ((r.text if r.error is None else _Unreadable(r.error), r) for r in records)
+    failed = total = 0
+    with _open_output(args.output) as out:
+        writer = _writer(args.format, out)
+        for result, record in tagger.tag_many(pairs, n_jobs=args.jobs, as_tuples=True, on_error="skip"):
+            total += 1
+            if record.error is not None:
+                result = Result("", error=record.error)
+            if result.error is not None:
+                failed += 1
+            writer(record.id, result)
+    if failed:
+        print(f"rhetoric: {failed} of {total} records failed", file=sys.stderr)
+    return 1 if failed else 0
+
+
+class _Unreadable:
+    """Stands in for a record that could not be read, so it flows through
+    tag_many (which turns non-text into an error Result) and keeps its place."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+class _open_output:
+    def __init__(self, path: str | None) -> None:
+        self.path = path
+
+    def __enter__(self) -> IO[str]:
+        self.handle = open(self.path, "w", encoding="utf-8", newline="") if self.path else sys.stdout
+        return self.handle
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.path:
+            self.handle.close()
+        else:
+            self.handle.flush()
+
+
+def _writer(fmt: str, out: IO[str]) -> Any:
+    if fmt == "jsonl":
+        def write_jsonl(doc_id: str, result: Any) -> None:
+            out.write(json.dumps({"id": doc_id, **result.to_dict()}, ensure_ascii=False) + "\n")
+        return write_jsonl
+    if fmt == "csv":
+        rows = csv.writer(out)
+        rows.writerow(CSV_COLUMNS)
+
+        def write_csv(doc_id: str, result: Any) -> None:
+            if result.error is not None:
+                rows.writerow([doc_id, "", "", "", "", "", "", "", result.error])
+            for t in result.tags:
+                rows.writerow([doc_id, t.device, t.start, t.end, f"{t.score:.4f}", t.source, t.sentence, t.text, ""])
+        return write_csv
+
+    def write_tsv(doc_id: str, result: Any) -> None:
+        if result.error is not None:
+            print(f"rhetoric: {result.error}", file=sys.stderr)
+        for t in result.tags:
+            out.write(f"{doc_id}\t{get_device(t.device).ptc_alias or t.device}\t{t.start}\t{t.end}\n")
+    return write_tsv
+
+
+# -- devices, train, evaluate ------------------------------------------------------------
+
+def run_devices(args: argparse.Namespace) -> int:
+    if args.json:
+        for d in DEVICES:
+            print(json.dumps({"id": d.id, "name": d.name, "definition": d.definition, "ptc": d.ptc_alias}))
+        return 0
+    width = max(len(d.id) for d in DEVICES)
+    for d in DEVICES:
+        print(f"{d.id:{width}}  {d.definition}  [{d.ptc_alias or 'project label'}]")
+    return 0
+
+
+def run_train(args: argparse.Namespace) -> int:
+    import logging
+
+    from rhetoric.evaluate import format_report
+    from rhetoric.train import Sources, train
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    sources = Sources(Path(args.ptc), _opt_path(args.project_data), _opt_path(args.memes))
+    model = train(sources, args.out)
+    print(f"model written to {args.out}", file=sys.stderr)
+    if "heldout" in model.info:
+        print(format_report(model.info["heldout"], "held-out documents:"))
+    return 0
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from rhetoric.evaluate import evaluate_docs, format_report
+    from rhetoric.tagger import Tagger
+    from rhetoric.train import add_project_labels, ptc_documents
+
+    tagger = Tagger.load(args.model, threshold=args.threshold)
+    trained_on = set(tagger.model.info.get("training", {}).get("ptc_articles", [])) if tagger.model else set()
+    docs = ptc_documents(args.ptc)
+    skipped = sum(d.id in trained_on for d in docs)
+    docs = [d for d in docs if d.id not in trained_on]
+    if args.project_data:
+        docs = add_project_labels(docs, args.project_data)
+        written_seen = set(tagger.model.info.get("training", {}).get("written_ids", [])) if tagger.model else set()
+        docs = [d for d in docs if d.id not in written_seen]
+    if not docs:
+        raise ValueError(f"{args.ptc}: every article there was used to train the model; nothing to evaluate")
+    rep = evaluate_docs(tagger, docs)
+    rep["documents"] = len(docs)
+    rep["skipped_trained_on"] = skipped
+    if args.json:
+        print(json.dumps(rep, indent=1))
+    else:
+        print(format_report(rep, f"{len(docs)} documents not seen in training "
+                                 f"({skipped} articles skipped: the model trained on them)"))
+    return 0
+
+
+def _opt_path(value: str | None) -> Path | None:
+    return Path(value) if value else None
+
+
+def _iter_lines(handle: IO[str]) -> Iterator[str]:
+    yield from handle

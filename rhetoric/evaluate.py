@@ -1,0 +1,103 @@
+"""Sentence-level evaluation: per-device precision / recall / F1, micro and
+macro F1 over the 18 PTC techniques, and any-technique F1.
+
+A sentence carries a device when one of its gold spans overlaps it, and is
+predicted to carry it when the tagger puts a tag of that device on it. Only
+sentences whose label for a device is known count for that device.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from rhetoric.devices import DEVICE_IDS, PTC_DEVICE_IDS
+
+
+@dataclass(frozen=True)
+class Scores:
+    tp: int
+    fp: int
+    fn: int
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+    @property
+    def support(self) -> int:
+        return self.tp + self.fn
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"precision": round(self.precision, 4), "recall": round(self.recall, 4),
+                "f1": round(self.f1, 4), "support": self.support, "tp": self.tp, "fp": self.fp, "fn": self.fn}
+
+
+def count(gold: np.ndarray, pred: np.ndarray) -> Scores:
+    """Counts over the rows whose gold label is known (not -1)."""
+    known = gold >= 0
+    g, p = gold[known] == 1, pred[known] == 1
+    return Scores(int((g & p).sum()), int((~g & p).sum()), int((g & ~p).sum()))
+
+
+def report(gold: np.ndarray, pred: np.ndarray, devices: Sequence[str] = DEVICE_IDS) -> dict[str, Any]:
+    """Per-device scores for `devices` (columns of gold and pred), micro and
+    macro F1 over the PTC techniques among them, and any-technique F1."""
+    per_device = {d: count(gold[:, j], pred[:, j]) for j, d in enumerate(devices)}
+    ptc_cols = [j for j, d in enumerate(devices) if d in PTC_DEVICE_IDS]
+    out: dict[str, Any] = {"devices": {d: s.to_dict() for d, s in per_device.items() if s.support or s.fp}}
+    if ptc_cols:
+        ptc_known = (gold[:, ptc_cols] >= 0).all(axis=1)
+        micro = Scores(*(sum(getattr(per_device[devices[j]], k) for j in ptc_cols) for k in ("tp", "fp", "fn")))
+        out["micro_f1"] = round(micro.f1, 4)
+        out["macro_f1"] = round(float(np.mean([per_device[devices[j]].f1 for j in ptc_cols])), 4)
+        any_gold = (gold[ptc_known][:, ptc_cols] == 1).any(axis=1).astype(int)
+        any_pred = (pred[ptc_known][:, ptc_cols] == 1).any(axis=1).astype(int)
+        out["any_technique"] = count(any_gold, any_pred).to_dict()
+        out["sentences"] = int(ptc_known.sum())
+    return out
+
+
+def format_report(rep: dict[str, Any], title: str = "") -> str:
+    lines = [title] if title else []
+    lines.append(f"{'device':28} {'P':>6} {'R':>6} {'F1':>6} {'support':>8}")
+    for device, s in rep["devices"].items():
+        lines.append(f"{device:28} {s['precision']:6.3f} {s['recall']:6.3f} {s['f1']:6.3f} {s['support']:8d}")
+    if "micro_f1" in rep:
+        a = rep["any_technique"]
+        lines.append(f"micro-F1 (18 techniques) {rep['micro_f1']:.3f}   macro-F1 {rep['macro_f1']:.3f}")
+        lines.append(f"any-technique P {a['precision']:.3f} R {a['recall']:.3f} F1 {a['f1']:.3f}"
+                     f"   ({rep['sentences']} sentences)")
+    return "\n".join(lines)
+
+
+def predictions(tagger: Any, docs: Sequence[Any]) -> np.ndarray:
+    """0/1 per sentence and device (DEVICE_IDS columns) for labelled documents,
+    tagged on their own sentence units, in batches."""
+    rows = []
+    batch = 64  # documents per tagging call: one predict_proba per batch
+    for k in range(0, len(docs), batch):
+        chunk = docs[k:k + batch]
+        results = tagger.tag_sentences([(d.text, d.sentences) for d in chunk])
+        for doc, result in zip(chunk, results):
+            pred = np.zeros((len(doc.sentences), len(DEVICE_IDS)), dtype=np.int8)
+            for t in result.tags:
+                pred[t.sentence, DEVICE_IDS.index(t.device)] = 1
+            rows.append(pred)
+    return np.vstack(rows) if rows else np.zeros((0, len(DEVICE_IDS)), dtype=np.int8)
+
+
+def evaluate_docs(tagger: Any, docs: Sequence[Any]) -> dict[str, Any]:
+    gold = np.vstack([d.labels for d in docs])
+    return report(gold, predictions(tagger, docs))

@@ -1,0 +1,148 @@
+"""The trained model: feature space, one linear classifier per device, and
+per-device thresholds, saved as plain arrays (`model.npz`, read with
+allow_pickle=False) plus a JSON manifest. Nothing is unpickled at load time.
+
+The manifest records what the model was built with (library version, rule-set
+fingerprint, splitter fingerprint) and a SHA-256 of the array file; a model
+that does not match the running library is refused with a message that says
+how to retrain it.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from rhetoric.features import FeatureSpace
+
+FORMAT = "rhetoric-linear-v1"
+ARRAYS_FILE = "model.npz"
+MANIFEST_FILE = "manifest.json"
+RETRAIN_HINT = "retrain it with `rhetoric train --ptc PTC_DIR --out DIR` and load that DIR"
+
+
+class ModelError(RuntimeError):
+    """A model file that is missing, damaged or built for another library."""
+
+
+@dataclass
+class Model:
+    features: FeatureSpace
+    devices: list[str]
+    coef: np.ndarray        # (n_devices, n_features)
+    intercept: np.ndarray   # (n_devices,)
+    thresholds: np.ndarray  # (n_devices,) probability at which each device fires
+    info: dict[str, Any] = field(default_factory=dict)  # provenance, metrics, fingerprints
+
+    def __post_init__(self) -> None:
+        # Stored as saved: float32 weights halve the file, and a model in memory
+        # then scores exactly as the same model reloaded.
+        self.coef = np.asarray(self.coef, dtype=np.float32)
+        self.intercept = np.asarray(self.intercept, dtype=np.float64)
+        self.thresholds = np.asarray(self.thresholds, dtype=np.float64)
+
+    def decision_function(self, X: sp.csr_matrix) -> np.ndarray:
+        return np.asarray(X @ self.coef.T) + self.intercept
+
+    def predict_proba(self, X: sp.csr_matrix) -> np.ndarray:
+        """P(device in sentence), one column per device: the logistic link of each
+        device's binary logistic regression, computed for the whole batch at once."""
+        z = self.decision_function(X)
+        return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))  # clip: exp overflow guard
+
+    def top_features(self, x: sp.csr_matrix, device_index: int, k: int = 3) -> list[tuple[str, float]]:
+        """The k features of one sentence row that pushed this device up most."""
+        row = x.tocsr()
+        contrib = row.data * self.coef[device_index, row.indices]
+        order = np.argsort(-contrib)[:k]
+        names = self.feature_names()
+        return [(names[row.indices[i]], round(float(contrib[i]), 4)) for i in order if contrib[i] > 0]
+
+    def feature_names(self) -> list[str]:
+        if not hasattr(self, "_names"):
+            self._names = self.features.feature_names()
+        return self._names
+
+    # -- saving and loading ---------------------------------------------------
+
+    def save(self, directory: str | Path) -> Path:
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        specs, arrays = self.features.to_saved()
+        arrays = {f"features.{k}": v for k, v in arrays.items()}
+        arrays.update(coef=self.coef, intercept=self.intercept, thresholds=self.thresholds)
+        # np.savez is deterministic for the same arrays: byte-identical retrains
+        np.savez_compressed(out / ARRAYS_FILE, **arrays)
+        manifest = {"format": FORMAT, "devices": self.devices, "feature_blocks": specs,
+                    "sha256": {ARRAYS_FILE: _sha256(out / ARRAYS_FILE)}, **self.info}
+        (out / MANIFEST_FILE).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n",
+                                         encoding="utf-8")
+        return out
+
+    @classmethod
+    def load(cls, directory: str | Path, expect: dict[str, str] | None = None) -> Model:
+        """Load and verify a saved model. `expect` maps manifest keys (e.g.
+        'rules_fingerprint') to the values the running library has."""
+        folder = Path(directory)
+        manifest_path, arrays_path = folder / MANIFEST_FILE, folder / ARRAYS_FILE
+        for path in (manifest_path, arrays_path):
+            if not path.is_file():
+                raise ModelError(f"{path}: model file missing; {RETRAIN_HINT}")
+        try:
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise ModelError(f"{manifest_path}: not a valid manifest ({err}); {RETRAIN_HINT}") from None
+        if manifest.get("format") != FORMAT:
+            raise ModelError(f"{manifest_path}: format {manifest.get('format')!r}, expected {FORMAT!r}; "
+                             f"{RETRAIN_HINT}")
+        digest = _sha256(arrays_path)
+        if manifest.get("sha256", {}).get(ARRAYS_FILE) != digest:
+            raise ModelError(f"{arrays_path}: SHA-256 {digest[:12]}… does not match the manifest: "
+                             f"the file is damaged or was changed; reinstall or {RETRAIN_HINT}")
+        for key, value in (expect or {}).items():
+            if manifest.get(key) != value:
+                raise ModelError(f"{folder}: model built with {key}={manifest.get(key)!r}, but this "
+                                 f"library has {value!r}; {RETRAIN_HINT}")
+        try:
+            with np.load(arrays_path, allow_pickle=False) as npz:
+                arrays = {k: npz[k] for k in npz.files}
+        except (ValueError, OSError) as err:
+            raise ModelError(f"{arrays_path}: cannot read the arrays ({err}); {RETRAIN_HINT}") from None
+        prefix = "features."
+        features = FeatureSpace.from_saved(
+            manifest["feature_blocks"], {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)})
+        info = {k: v for k, v in manifest.items() if k not in ("format", "devices", "feature_blocks", "sha256")}
+        return cls(features, list(manifest["devices"]), arrays["coef"], arrays["intercept"],
+                   arrays["thresholds"], info)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def default_model_dir() -> Path:
+    """The shipped model: `rhetoric/models` in an installed wheel (mapped from the
+    repository's top-level `models/`), or `models/` beside the package in a
+    source checkout."""
+    try:
+        installed = Path(str(resources.files("rhetoric.models")))
+        if (installed / MANIFEST_FILE).is_file():
+            return installed
+    except ModuleNotFoundError:
+        pass
+    return Path(__file__).resolve().parent.parent / "models"
+
+
+def device_index(model: Model, devices: Sequence[str]) -> list[int]:
+    return [model.devices.index(d) for d in devices]

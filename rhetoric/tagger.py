@@ -1,0 +1,305 @@
+"""The Tagger: sentences -> rule hits -> features -> model probabilities ->
+combine -> tags. `combine()` is the one place that decides whether a device
+fires in a sentence, and with what span, score and source.
+"""
+from __future__ import annotations
+
+import itertools
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rhetoric.model import Model, ModelError, default_model_dir
+from rhetoric.rules import Hit, RuleSet
+
+SOURCES = ("model", "rule", "rule+model")
+# How many top model features a tag's evidence lists: enough to explain, few
+# enough to read at a glance.
+TOP_FEATURES = 3
+# Sentences per predict_proba call; large enough to amortise the sparse
+# matrix-product overhead, small enough to keep memory flat when streaming.
+DEFAULT_BATCH_SIZE = 256
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Why a tag fired: the rule hits inside its span, and the model features
+    that pushed the device's probability up most in its sentence."""
+
+    hits: tuple[Hit, ...] = ()
+    features: tuple[tuple[str, float], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rules": [{"rule": h.rule_id, "start": h.start, "end": h.end} for h in self.hits],
+                "features": [{"feature": n, "weight": w} for n, w in self.features]}
+
+
+@dataclass(frozen=True)
+class Tag:
+    device: str
+    start: int
+    end: int
+    text: str
+    score: float   # probability that the device occurs in the sentence
+    source: str    # "model", "rule" or "rule+model"
+    sentence: int  # index into Result.sentences
+    evidence: Evidence = field(default_factory=Evidence)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"device": self.device, "start": self.start, "end": self.end, "text": self.text,
+                "score": round(self.score, 4), "source": self.source, "sentence": self.sentence,
+                "evidence": self.evidence.to_dict()}
+
+
+@dataclass(frozen=True)
+class Result:
+    text: str
+    sentences: tuple[tuple[int, int], ...] = ()
+    tags: tuple[Tag, ...] = ()
+    error: str | None = None  # set instead of tags when tag_many(on_error="skip") met bad input
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"sentences": [list(s) for s in self.sentences],
+                               "tags": [t.to_dict() for t in self.tags]}
+        if self.error is not None:
+            out["error"] = self.error
+        return out
+
+    def devices(self) -> list[str]:
+        """The devices found, in catalogue order of first appearance."""
+        return list(dict.fromkeys(t.device for t in self.tags))
+
+
+def check_text(text: object) -> str:
+    """The one place that rejects input that is not text."""
+    if not isinstance(text, str):
+        raise TypeError(f"rhetoric tags str, got {type(text).__name__}: {str(text)[:40]!r}")
+    return text
+
+
+class Tagger:
+    def __init__(self, model: Model | None, rules: RuleSet, threshold: float | None = None) -> None:
+        if threshold is not None and not 0.0 <= threshold <= 1.0:
+            raise ValueError(f"threshold must lie in [0, 1], got {threshold}")
+        self.model = model
+        self.rules = rules
+        self.threshold = threshold
+        self._rule_by_id = {r.id: r for r in rules.rules}
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, *, threshold: float | None = None,
+             rules_only: bool = False) -> Tagger:
+        """The shipped model (or the model saved in `path`) with the built-in rules.
+        With `rules_only`, or when no model is shipped, the rules decide alone."""
+        from rhetoric import __version__
+        from rhetoric.text import splitter_fingerprint
+
+        rules = RuleSet.load()
+        if rules_only:
+            return cls(None, rules, threshold)
+        folder = Path(path) if path is not None else default_model_dir()
+        if path is None and not (folder / "manifest.json").is_file():
+            return cls(None, rules, threshold)
+        expect = {"library_version": _minor(__version__), "rules_fingerprint": rules.fingerprint,
+                  "splitter_fingerprint": splitter_fingerprint()}
+        return cls(Model.load(folder, expect=expect), rules, threshold)
+
+    # -- tagging ---------------------------------------------------------------
+
+    def tag(self, text: str) -> Result:
+        return self._tag_batch([check_text(text)])[0]
+
+    def tag_many(self, texts: Iterable[Any], batch_size: int = DEFAULT_BATCH_SIZE, n_jobs: int = 1,
+                 as_tuples: bool = False, on_error: str = "raise") -> Iterator[Any]:
+        """Tag a stream of texts lazily, in input order, one predict_proba per
+        batch. With `as_tuples`, items are (text, context) and come back as
+        (Result, context). `on_error="skip"` turns a bad item into a Result whose
+        `error` says what went wrong, so output stays aligned with input.
+        `n_jobs` > 1 tags batches in worker processes that load the model once."""
+        if on_error not in ("raise", "skip"):
+            raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
+        if batch_size < 1 or n_jobs < 1:
+            raise ValueError("batch_size and n_jobs must be at least 1")
+        items = iter(texts)
+        batches = iter(lambda: list(itertools.islice(items, batch_size)), [])
+        for batch in self._map_batches(batches, n_jobs, as_tuples, on_error):
+            yield from batch
+
+    def _map_batches(self, batches: Iterator[list[Any]], n_jobs: int, as_tuples: bool,
+                     on_error: str) -> Iterator[list[Any]]:
+        def split(batch: list[Any]) -> tuple[list[Any], list[Any]]:
+            if not as_tuples:
+                return batch, [None] * len(batch)
+            return [item[0] for item in batch], [item[1] for item in batch]
+
+        def join(results: list[Result], contexts: list[Any]) -> list[Any]:
+            return list(zip(results, contexts)) if as_tuples else results
+
+        if n_jobs == 1:
+            for batch in batches:
+                texts, contexts = split(batch)
+                yield join(self._tag_checked(texts, on_error), contexts)
+            return
+        with ProcessPoolExecutor(n_jobs, initializer=_init_worker, initargs=(self,)) as pool:
+            # Keep a bounded number of batches in flight: lazy and memory-flat.
+            pending: deque[tuple[Future[list[Any]], list[Any], list[Any]]] = deque()
+            for batch in itertools.chain(batches, [None]):
+                if batch is not None:
+                    texts, contexts = split(batch)
+                    pending.append((pool.submit(_work, texts, on_error), texts, contexts))
+                while pending and (batch is None or len(pending) > 2 * n_jobs):
+                    future, texts, contexts = pending.popleft()
+                    yield join([_result_from_compact(t, c) for t, c in zip(texts, future.result())],
+                               contexts)
+
+    def _tag_checked(self, texts: list[Any], on_error: str) -> list[Result]:
+        """Tag a batch; bad items raise, or become error Results with on_error='skip'."""
+        errors: dict[int, str] = {}
+        good: list[str] = []
+        for i, text in enumerate(texts):
+            try:
+                good.append(check_text(text))
+            except TypeError as err:
+                if on_error == "raise":
+                    raise
+                errors[i] = str(err)
+        tagged = iter(self._tag_batch(good))
+        return [Result(text if isinstance(text, str) else "", error=errors[i]) if i in errors
+                else next(tagged) for i, text in enumerate(texts)]
+
+    def tag_sentences(self, docs: Sequence[tuple[str, Sequence[tuple[int, int]]]]) -> list[Result]:
+        """Tag documents whose sentence spans are already known (e.g. a corpus's
+        own sentence units), as one batch."""
+        return self._tag_batch([check_text(t) for t, _ in docs], [list(s) for _, s in docs])
+
+    def _tag_batch(self, texts: Sequence[str],
+                   sentences: Sequence[list[tuple[int, int]]] | None = None) -> list[Result]:
+        from rhetoric.features import DocumentInput
+        from rhetoric.text import split_sentences
+
+        docs = []
+        for k, text in enumerate(texts):
+            spans = split_sentences(text) if sentences is None else sentences[k]
+            docs.append(DocumentInput(text, spans, self.rules.match(text, spans)))
+        X = proba = None
+        if self.model is not None and any(d.sentences for d in docs):
+            X = self.model.features.transform(docs)
+            proba = self.model.predict_proba(X)
+        results, row = [], 0
+        for doc in docs:
+            n = len(doc.sentences)
+            rows = slice(row, row + n)
+            tags = self.combine(doc, None if proba is None else proba[rows],
+                                None if X is None else X[rows])
+            results.append(Result(doc.text, tuple(doc.sentences), tuple(tags)))
+            row += n
+        return results
+
+    def thresholds(self) -> dict[str, float]:
+        """The probability at which each model device fires."""
+        if self.model is None:
+            return {}
+        if self.threshold is not None:
+            return {d: self.threshold for d in self.model.devices}
+        return {d: float(t) for d, t in zip(self.model.devices, self.model.thresholds)}
+
+    def combine(self, doc: Any, proba: np.ndarray | None, X: Any) -> list[Tag]:
+        """Decide, per sentence and device: the device fires when the model's
+        probability reaches the device's threshold, or when an override rule
+        (one whose measured precision is high) matched; with no model for a
+        device, every rule hit fires when its precision reaches the threshold.
+        A tag's span is the rule hit, or the whole sentence when no rule located
+        it; its score is the probability the device occurs in the sentence."""
+        model_devices = self.model.devices if self.model is not None else []
+        thresholds = self.thresholds()
+        rule_floor = self.threshold or 0.0
+        tags: list[Tag] = []
+        for i, (start, end) in enumerate(doc.sentences):
+            hits_by_device: dict[str, list[Hit]] = {}
+            for hit in doc.hits[i]:
+                hits_by_device.setdefault(hit.device, []).append(hit)
+            candidates = dict.fromkeys(list(hits_by_device) + [
+                d for j, d in enumerate(model_devices) if proba is not None and proba[i, j] >= thresholds[d]])
+            for device in candidates:
+                hits = hits_by_device.get(device, [])
+                j = model_devices.index(device) if device in model_devices else None
+                p = float(proba[i, j]) if proba is not None and j is not None else None
+                model_fires = p is not None and p >= thresholds[device]
+                weights = [self._rule_by_id[h.rule_id].weight for h in hits]
+                if p is None:  # no model for this device: the rules decide alone
+                    firing = [h for h, w in zip(hits, weights) if w >= rule_floor]
+                else:
+                    firing = [h for h in hits if self._rule_by_id[h.rule_id].override]
+                if not model_fires and not firing:
+                    continue
+                rule_score = max((self._rule_by_id[h.rule_id].weight for h in firing), default=0.0)
+                score = p if model_fires and p is not None else max(p or 0.0, rule_score)
+                source = ("rule+model" if hits else "model") if model_fires else "rule"
+                features: tuple[tuple[str, float], ...] = ()
+                if p is not None and self.model is not None and X is not None:
+                    features = tuple(self.model.top_features(X[i], j, TOP_FEATURES))  # type: ignore[arg-type]
+                located = hits if model_fires else firing
+                for span_start, span_end, span_hits in _merge_spans(located) or [(start, end, [])]:
+                    tags.append(Tag(device, span_start, span_end, doc.text[span_start:span_end],
+                                    score, source, i, Evidence(tuple(span_hits), features)))
+        tags.sort(key=lambda t: (t.start, t.end, t.device))
+        return tags
+
+
+def _merge_spans(hits: Sequence[Hit]) -> list[tuple[int, int, list[Hit]]]:
+    """Overlapping hits of one device become one span listing all of them."""
+    spans: list[tuple[int, int, list[Hit]]] = []
+    for hit in sorted(hits, key=lambda h: (h.start, h.end)):
+        if spans and hit.start < spans[-1][1]:
+            s, e, hs = spans[-1]
+            spans[-1] = (s, max(e, hit.end), hs + [hit])
+        else:
+            spans.append((hit.start, hit.end, [hit]))
+    return spans
+
+
+def _minor(version: str) -> str:
+    """Models are compatible within a minor release line (0.1.x)."""
+    return ".".join(version.split(".")[:2])
+
+
+# -- worker processes ---------------------------------------------------------
+# Workers receive the tagger once (initializer) and send back plain tuples:
+# cheaper to pickle than Result objects, and the parent has the texts anyway.
+
+_WORKER_TAGGER: Tagger | None = None
+
+
+def _init_worker(tagger: Tagger) -> None:
+    global _WORKER_TAGGER
+    _WORKER_TAGGER = tagger
+
+
+def _work(texts: list[Any], on_error: str) -> list[Any]:
+    assert _WORKER_TAGGER is not None
+    return [_compact(r) for r in _WORKER_TAGGER._tag_checked(texts, on_error)]
+
+
+def _compact(result: Result) -> tuple[Any, ...]:
+    tags = tuple((t.device, t.start, t.end, t.score, t.source, t.sentence,
+                  tuple((h.sentence, h.start, h.end, h.rule_id, h.device) for h in t.evidence.hits),
+                  t.evidence.features) for t in result.tags)
+    return result.sentences, tags, result.error
+
+
+def _result_from_compact(text: Any, compact: tuple[Any, ...]) -> Result:
+    sentences, tags, error = compact
+    if error is not None:
+        return Result(text if isinstance(text, str) else "", error=error)
+    return Result(text, sentences, tuple(
+        Tag(device, start, end, text[start:end], score, source, sentence,
+            Evidence(tuple(Hit(*h) for h in hits), features))
+        for device, start, end, score, source, sentence, hits, features in tags))
+
+
+__all__ = ["Evidence", "ModelError", "Result", "Tag", "Tagger", "check_text"]

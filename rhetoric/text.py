@@ -1,0 +1,316 @@
+"""Sentence splitting that keeps offsets into the original string.
+
+`split_sentences(text)` returns ``(start, end)`` character offsets (Python
+``str`` indices, end exclusive) of each sentence in ``text`` exactly as given.
+
+How a text is split, in two steps:
+
+1. Line breaks cut the text into blocks (see `_is_block_boundary`): a blank
+   line is always a boundary, and so is a single line break after a line
+   without terminal punctuation (a headline, a list item, a line of a meme or
+   a post) unless the next line starts in lower case (a wrapped line goes on).
+2. Inside each block NLTK's Punkt decides, with parameters shipped in
+   ``rhetoric/data/punkt_en.json`` (built by ``scripts/build_punkt_params.py``
+   from the PTC training articles plus a curated abbreviation list).
+
+Importing ``nltk`` costs about 1.4 s because ``nltk/__init__.py`` imports
+most of the toolkit (scipy included). Only the Punkt module is needed, so
+`_load_punkt_module` loads it and the few small ``nltk`` modules it imports
+(about 35 ms), without running ``nltk/__init__.py``; see there.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib
+import importlib.resources
+import importlib.util
+import json
+import re
+import sys
+import threading
+import types
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+__all__ = ["split_sentences", "splitter_fingerprint"]
+
+PUNKT_PARAMS_FILE = "punkt_en.json"
+"""The Punkt parameters, in ``rhetoric/data/``."""
+
+PUNKT_PARAMS_FORMAT = 1
+"""Version of the layout of `PUNKT_PARAMS_FILE`; bump it when the keys change."""
+
+SPLITTER_RULES_VERSION = 1
+"""Bump when the block rules or the Punkt settings in this module change, so
+that models trained with the old splitter are recognised as stale."""
+
+# Line breaks as `str.splitlines` knows them; "\r\n" counts as one break.
+_LINE_BREAK_CHARS = "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"
+# Separators that mean "new paragraph or page" on their own (form feed, the
+# ASCII file/group/record separators, U+2029 PARAGRAPH SEPARATOR).
+_PARAGRAPH_SEPARATOR_CHARS = "\f\x1c\x1d\x1e\u2029"
+_LINE_BREAK = re.compile(rf"\r\n|[{_LINE_BREAK_CHARS}]")
+# A whole run of whitespace that contains at least one line break. The run
+# starts at the first whitespace character after the previous line's text
+# and ends at the first character of the next line's text.
+_WHITESPACE_RUN_WITH_LINE_BREAK = re.compile(
+    rf"[^\S{_LINE_BREAK_CHARS}]*[{_LINE_BREAK_CHARS}]\s*"
+)
+# Punkt's own sentence-end characters (PunktLanguageVars.sent_end_chars): a
+# line ending in one of them is left to Punkt.
+_PUNKT_SENTENCE_END_CHARS = ".?!"
+# Closing quotes and brackets that may follow a sentence end: "(Yes.)" or
+# 'he said "no."' still end in terminal punctuation.
+_CLOSING_CHARS = "\"')]}\u2019\u201d\u00bb"
+# Opening quotes that, like the ASCII '"' that Punkt already excludes, may not
+# start a word token: so that '“Mr.' is read as '“' + 'Mr.' and the
+# abbreviation is found. Punkt's own pattern with ‘ “ « added.
+_PUNKT_WORD_START = r"[^\(\"\`{\[:;&\#\*@\)}\]\-,\u2018\u201c\u00ab]"
+
+_punkt_import_lock = threading.Lock()
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """(start, end) character offsets of each sentence in `text` exactly as
+    given (Python str indices, end exclusive), in order, non-overlapping,
+    each span stripped of surrounding whitespace, never empty.
+    Empty/whitespace-only text -> []."""
+    if not isinstance(text, str):
+        raise TypeError(f"split_sentences() needs a str, not {type(text).__name__}")
+    spans: list[tuple[int, int]] = []
+    for block_start, block_end in _blocks(text):
+        spans.extend(_sentences_in_block(text, block_start, block_end))
+    return spans
+
+
+def splitter_fingerprint() -> str:
+    """A short hash that changes when the splitter's output may change: the
+    Punkt parameters, the rules in this module and the NLTK version."""
+    import importlib.metadata  # here, not at the top: it costs ~10 ms to import
+
+    digest = hashlib.sha256(_params_bytes())
+    digest.update(f"rules={SPLITTER_RULES_VERSION}".encode())
+    digest.update(f"nltk={importlib.metadata.version('nltk')}".encode())
+    return digest.hexdigest()[:16]  # 64 bits: plenty to tell versions apart
+
+
+# --- blocks: what line breaks decide ---------------------------------------
+
+
+def _blocks(text: str) -> Iterator[tuple[int, int]]:
+    """Stripped, non-empty (start, end) stretches of `text` between the line
+    breaks that are sentence boundaries whatever Punkt thinks."""
+    start = 0
+    for run in _WHITESPACE_RUN_WITH_LINE_BREAK.finditer(text):
+        if _is_block_boundary(text, run):
+            yield from _stripped(text, start, run.start())
+            start = run.end()
+    yield from _stripped(text, start, len(text))
+
+
+def _is_block_boundary(text: str, run: re.Match[str]) -> bool:
+    """Whether the line break(s) in `run` end a sentence.
+
+    The choice, for news text, scraped posts and memes:
+    - a blank line (two or more breaks) or a paragraph/page separator is
+      always a boundary: paragraphs never share a sentence;
+    - a single break after a line that ends in . ? or ! (maybe followed by
+      closing quotes or brackets) is left to Punkt, which nearly always
+      splits there but keeps "Mr.\\nSmith" together;
+    - a single break after a line without terminal punctuation is a boundary
+      (headlines, datelines, list items, bylines, captions and meme lines
+      carry no full stop) unless the next line starts with a lower-case
+      letter, which is a wrapped line going on ("the\\nsame sentence").
+    The cost: hard-wrapped prose whose next line starts with a capital or a
+    digit ("said\\nTrump") gets a spurious boundary; such text is rarer in
+    the inputs this library sees than posts with one unit per line.
+    """
+    if run.start() == 0 or run.end() == len(text):
+        return True  # whitespace at an edge of the text: nothing to join
+    breaks = run.group()
+    if len(_LINE_BREAK.findall(breaks)) >= 2:
+        return True
+    if any(char in _PARAGRAPH_SEPARATOR_CHARS for char in breaks):
+        return True
+    if _ends_with_terminal_punctuation(text, run.start()):
+        return False
+    return not text[run.end()].islower()
+
+
+def _ends_with_terminal_punctuation(text: str, end: int) -> bool:
+    """Whether text[:end] ends in . ? or !, maybe followed by closing quotes
+    or brackets."""
+    position = end - 1
+    while position > 0 and text[position] in _CLOSING_CHARS:
+        position -= 1
+    return text[position] in _PUNKT_SENTENCE_END_CHARS
+
+
+def _stripped(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+    """text[start:end] without surrounding whitespace, if anything is left."""
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if start < end:
+        yield start, end
+
+
+# --- sentences inside a block: what Punkt decides --------------------------
+
+
+def _sentences_in_block(
+    text: str, block_start: int, block_end: int
+) -> Iterator[tuple[int, int]]:
+    block = text[block_start:block_end]
+    for start, end in _tokenizer().span_tokenize(block):
+        yield from _stripped(text, block_start + start, block_start + end)
+
+
+@functools.cache
+def _tokenizer() -> Any:
+    """The Punkt sentence tokenizer, built once per process."""
+    punkt = _punkt_module()
+    return punkt.PunktSentenceTokenizer(
+        _load_punkt_parameters(punkt.PunktParameters()),
+        lang_vars=_language_vars(punkt),
+        token_cls=_token_class(punkt),
+    )
+
+
+def make_punkt_trainer() -> Any:
+    """A `PunktTrainer` that tokenizes words exactly as `split_sentences`
+    does, for ``scripts/build_punkt_params.py``."""
+    punkt = _punkt_module()
+    return punkt.PunktTrainer(lang_vars=_language_vars(punkt), token_cls=_token_class(punkt))
+
+
+def _language_vars(punkt: types.ModuleType) -> Any:
+    """Punkt's English language variables with two changes: opening curly
+    quotes and guillemets cannot start a word (see `_PUNKT_WORD_START`), and
+    the patterns are compiled with the standard `re` module.
+
+    NLTK 3.10 compiles them with `nltk.redos`, which runs every match under a
+    5-second wall-clock limit: a single paragraph of about 300,000 sentences
+    then fails with TimeoutError (measured), and the guard costs time. These
+    patterns are fixed, not caller-supplied, and run in linear time: the
+    period context only looks ahead over one whitespace run and one token.
+    """
+    base = punkt.PunktLanguageVars
+    non_word = base()._re_non_word_chars
+    word_tokenizer = re.compile(
+        base._word_tokenize_fmt
+        % {
+            "NonWord": non_word,
+            "MultiChar": base._re_multi_char_punct,
+            "WordStart": _PUNKT_WORD_START,
+        },
+        re.UNICODE | re.VERBOSE,
+    )
+    period_context = re.compile(
+        base._period_context_fmt
+        % {"NonWord": non_word, "SentEndChars": base()._re_sent_end_chars},
+        re.UNICODE | re.VERBOSE,
+    )
+    language_vars_class = type(
+        "RhetoricPunktLanguageVars",
+        (base,),
+        {
+            "_re_word_start": _PUNKT_WORD_START,
+            "re_boundary_realignment": re.compile(
+                base.re_boundary_realignment.pattern, re.MULTILINE
+            ),
+            "_word_tokenizer_re": lambda self: word_tokenizer,
+            "period_context_re": lambda self: period_context,
+        },
+    )
+    return language_vars_class()
+
+
+def _token_class(punkt: types.ModuleType) -> type:
+    """PunktToken with its patterns compiled by `re` (see `_language_vars`)."""
+    base = punkt.PunktToken
+    return type(
+        "RhetoricPunktToken",
+        (base,),
+        {
+            "__slots__": (),
+            "_RE_ELLIPSIS": re.compile(base._RE_ELLIPSIS.pattern),
+            "_RE_NUMERIC": re.compile(base._RE_NUMERIC.pattern),
+            "_RE_INITIAL": re.compile(base._RE_INITIAL.pattern, re.UNICODE),
+            "_RE_ALPHA": re.compile(base._RE_ALPHA.pattern, re.UNICODE),
+        },
+    )
+
+
+# --- Punkt parameters --------------------------------------------------------
+
+
+def _params_bytes() -> bytes:
+    resource = importlib.resources.files("rhetoric") / "data" / PUNKT_PARAMS_FILE
+    return resource.read_bytes()
+
+
+def _load_punkt_parameters(params: Any) -> Any:
+    """Fill a `PunktParameters` from the shipped JSON file."""
+    data = json.loads(_params_bytes())
+    if data.get("format") != PUNKT_PARAMS_FORMAT:
+        raise ValueError(
+            f"rhetoric/data/{PUNKT_PARAMS_FILE} has format {data.get('format')!r}, "
+            f"this rhetoric reads format {PUNKT_PARAMS_FORMAT}: reinstall rhetoric-tagger "
+            "or rebuild the file with scripts/build_punkt_params.py"
+        )
+    abbreviations = data["abbreviations"]
+    params.abbrev_types = set(abbreviations["curated"]) | set(abbreviations["trained"])
+    params.collocations = {tuple(pair) for pair in data["collocations"]}
+    params.sent_starters = set(data["sentence_starters"])
+    params.ortho_context = defaultdict(int, data["orthographic_context"])
+    return params
+
+
+# --- importing Punkt without the rest of NLTK --------------------------------
+
+
+def _punkt_module() -> types.ModuleType:
+    """``nltk.tokenize.punkt``, imported once, as cheaply as possible."""
+    with _punkt_import_lock:
+        return _import_punkt_once()
+
+
+@functools.cache
+def _import_punkt_once() -> types.ModuleType:
+    if "nltk" in sys.modules:  # already paid for: use it
+        return importlib.import_module("nltk.tokenize.punkt")
+    try:
+        return _import_punkt_alone()
+    except ImportError:  # a future NLTK layout: fall back to the slow import
+        return importlib.import_module("nltk.tokenize.punkt")
+
+
+def _import_punkt_alone() -> types.ModuleType:
+    """Load ``nltk.tokenize.punkt`` without running ``nltk/__init__.py``.
+
+    Empty stand-ins for the packages ``nltk`` and ``nltk.tokenize`` are put in
+    `sys.modules` while Punkt and the small modules it imports (pathsec,
+    redos, probability, ...) load from the installed nltk; afterwards every
+    ``nltk`` entry is taken out again, so that a later ``import nltk``
+    anywhere in the process gets the real, complete package, and this module
+    keeps a private copy of Punkt. Cost: about 35 ms instead of about 1.4 s
+    (python -X importtime, NLTK 3.10.4 on the project machine).
+    """
+    spec = importlib.util.find_spec("nltk")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("rhetoric needs nltk: pip install nltk")
+    nltk_dir = list(spec.submodule_search_locations)[0]
+    try:
+        for name, path in (("nltk", nltk_dir), ("nltk.tokenize", f"{nltk_dir}/tokenize")):
+            stand_in = types.ModuleType(name)
+            stand_in.__path__ = [path]
+            sys.modules[name] = stand_in
+        return importlib.import_module("nltk.tokenize.punkt")
+    finally:
+        for name in [name for name in sys.modules if name.partition(".")[0] == "nltk"]:
+            del sys.modules[name]

@@ -1,0 +1,314 @@
+"""Building the training set, fitting the model, tuning thresholds.
+
+Every labelled sentence carries a label per device: 1, 0, or -1 (unknown).
+PTC sentences know the 18 PTC techniques; the project's own labels add
+appeal_to_history and us_vs_them for the sentences that were labelled; the
+SemEval memes know the techniques they share with PTC. Each device's
+classifier is fitted on the rows that know it, and its threshold is tuned on
+out-of-fold probabilities from cross-validation grouped by document.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rhetoric.corpus import Document, read_ptc, read_semeval_memes, sentence_labels
+from rhetoric.devices import DEVICE_IDS, PTC_DEVICE_IDS
+from rhetoric.features import DocumentInput, FeatureSpace, RuleHits, Shape, WordNgrams
+from rhetoric.model import Model
+from rhetoric.rules import RuleSet
+
+log = logging.getLogger(__name__)
+
+PROJECT_DEVICES = ("appeal_to_history", "us_vs_them")
+UNKNOWN = -1
+
+
+@dataclass
+class LabelledDoc:
+    id: str      # document id: PTC article id, "meme<ID>", or a written doc id
+    text: str
+    sentences: list[tuple[int, int]]
+    labels: np.ndarray  # (n_sentences, len(DEVICE_IDS)) int8: 1, 0 or UNKNOWN
+
+
+@dataclass
+class TrainingConfig:
+    # Logistic-regression inverse regularisation; chosen by grouped CV
+    # (scripts/experiments_ptc.py).
+    C: float = 1.0
+    # Balanced class weights: rare devices would otherwise never reach a
+    # useful probability (grouped CV, scripts/experiments_ptc.py).
+    class_weight: str | None = "balanced"
+    # 5 folds: ~56 articles per fold on PTC, enough for every frequent device.
+    folds: int = 5
+    use_memes: bool = True
+    seed: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# -- sentences and labels -------------------------------------------------------
+
+def line_sentences(text: str) -> list[tuple[int, int]]:
+    """The PTC sentence units: each non-blank line, stripped of surrounding space."""
+    spans, pos = [], 0
+    for line in text.split("\n"):
+        stripped = line.strip()
+        if stripped:
+            start = pos + line.index(stripped[0])
+            spans.append((start, start + len(stripped)))
+        pos += len(line) + 1
+    return spans
+
+
+def _label_matrix(doc: Document, sentences: Sequence[tuple[int, int]], known: Iterable[str]) -> np.ndarray:
+    labels = np.full((len(sentences), len(DEVICE_IDS)), UNKNOWN, dtype=np.int8)
+    known_cols = [DEVICE_IDS.index(d) for d in known]
+    labels[:, known_cols] = 0
+    for i, devices in enumerate(sentence_labels(doc.spans, sentences)):
+        for d in devices:
+            labels[i, DEVICE_IDS.index(d)] = 1
+    return labels
+
+
+def ptc_documents(ptc_root: str | Path, exclude: set[str] = frozenset()) -> list[LabelledDoc]:  # type: ignore[assignment]
+    """Every PTC article under `ptc_root` (train/, dev/, or a single folder),
+    less the excluded ids, with its lines as sentences."""
+    root = Path(ptc_root)
+    folders = sorted({p.parent for p in root.rglob("article*.txt")})
+    docs = []
+    for folder in folders:
+        for doc in read_ptc(folder):
+            if doc.id in exclude:
+                continue
+            sentences = line_sentences(doc.text)
+            docs.append(LabelledDoc(doc.id, doc.text, sentences, _label_matrix(doc, sentences, PTC_DEVICE_IDS)))
+    return docs
+
+
+def meme_documents(memes_dir: str | Path) -> list[LabelledDoc]:
+    """SemEval-2021 Task 6 memes (all three files) as extra examples of the PTC
+    techniques they share; sentences from the library's splitter."""
+    from rhetoric.text import split_sentences
+
+    docs = []
+    for name in ("training_set_task2.txt", "dev_set_task2.txt", "test_set_task2.txt"):
+        path = Path(memes_dir) / name
+        if not path.exists():
+            continue
+        for doc in read_semeval_memes(path):
+            sentences = split_sentences(doc.text)
+            if sentences:
+                docs.append(LabelledDoc(doc.id, doc.text, sentences,
+                                        _label_matrix(doc, sentences, PTC_DEVICE_IDS)))
+    return docs
+
+
+def add_project_labels(docs: list[LabelledDoc], project_dir: str | Path) -> list[LabelledDoc]:
+    """Attach the project's appeal_to_history / us_vs_them labels to the PTC
+    sentences they were made for, and add the project's written documents."""
+    folder = Path(project_dir)
+    cols = [DEVICE_IDS.index(d) for d in PROJECT_DEVICES]
+    by_key: dict[tuple[str, int, int], tuple[int, int]] = {}
+    for key, labels in read_project_labels(folder).items():
+        by_key[key] = labels
+    for doc in docs:
+        for i, (start, end) in enumerate(doc.sentences):
+            found = _find_label(by_key, doc.id, doc.text, start, end)
+            if found is not None:
+                doc.labels[i, cols] = found
+    return docs + written_documents(folder)
+
+
+def _find_label(by_key: dict[tuple[str, int, int], tuple[int, int]], doc_id: str, text: str,
+                start: int, end: int) -> tuple[int, int] | None:
+    # Labels are keyed by the raw line span; sentences are stripped lines.
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    line_end = len(text) if line_end < 0 else line_end
+    return by_key.get((doc_id, line_start, line_end))
+
+
+def read_project_labels(folder: Path) -> dict[tuple[str, int, int], tuple[int, int]]:
+    """First-annotator labels of the PTC sample: `labels/batch*.tsv`, keyed by
+    (article id, start, end). Later files correct earlier ones (a re-labelled
+    range such as batch3_lines101_200.tsv replaces the lines it names)."""
+    labels: dict[tuple[str, int, int], tuple[int, int]] = {}
+    for path in sorted((folder / "labels").glob("batch*.tsv")):
+        for line in path.read_text(encoding="utf-8").splitlines()[1:]:
+            if not line.strip():
+                continue
+            key, history, us_them = line.split("\t")
+            article, start, end = key.split(":")
+            labels[(article, int(start), int(end))] = (int(history), int(us_them))
+    return labels
+
+
+def written_documents(folder: Path) -> list[LabelledDoc]:
+    """The sentences the project wrote itself (`written*.jsonl`), grouped into
+    their documents; each document's text is its sentences joined by spaces."""
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for path in sorted(folder.glob("written*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                rec = json.loads(line)
+                grouped.setdefault(f"written:{rec['doc']}", []).append(rec)
+    docs = []
+    cols = [DEVICE_IDS.index(d) for d in PROJECT_DEVICES]
+    for doc_id, recs in grouped.items():
+        text, sentences = "", []
+        labels = np.full((len(recs), len(DEVICE_IDS)), UNKNOWN, dtype=np.int8)
+        for i, rec in enumerate(recs):
+            start = len(text) + (1 if text else 0)
+            text = f"{text} {rec['text']}" if text else rec["text"]
+            sentences.append((start, len(text)))
+            labels[i, cols] = [int(rec[d]) for d in PROJECT_DEVICES]
+        docs.append(LabelledDoc(doc_id, text, sentences, labels))
+    return docs
+
+
+def holdout_ids() -> set[str]:
+    """Document ids kept aside for final evaluation (PTC article ids and written
+    doc ids), shipped in the package so `rhetoric evaluate` knows them."""
+    text = resources.files("rhetoric").joinpath("data/holdout.txt").read_text(encoding="utf-8")
+    return {line.split("#")[0].strip() for line in text.splitlines() if line.split("#")[0].strip()}
+
+
+# -- fitting ----------------------------------------------------------------------
+
+def document_inputs(docs: Sequence[LabelledDoc], rules: RuleSet) -> list[DocumentInput]:
+    return [DocumentInput(d.text, d.sentences, rules.match(d.text, d.sentences)) for d in docs]
+
+
+def default_feature_space(rules: RuleSet) -> FeatureSpace:
+    return FeatureSpace([WordNgrams(), RuleHits([r.id for r in rules.rules], list(DEVICE_IDS)), Shape()])
+
+
+def best_threshold(y: np.ndarray, p: np.ndarray) -> float:
+    """The probability cut-off that maximises F1 on out-of-fold predictions."""
+    order = np.argsort(-p)
+    y_sorted = y[order]
+    tp = np.cumsum(y_sorted)
+    fp = np.cumsum(1 - y_sorted)
+    f1 = 2 * tp / (tp + fp + y.sum() + 1e-12)
+    best = int(np.argmax(f1))
+    if y.sum() == 0:
+        return 1.0
+    # midway between the last accepted score and the next one: less brittle
+    nxt = p[order[best + 1]] if best + 1 < len(order) else p[order[best]]
+    return float((p[order[best]] + nxt) / 2)
+
+
+def _fit_binary(X: Any, y: np.ndarray, config: TrainingConfig) -> tuple[np.ndarray, float]:
+    from sklearn.linear_model import LogisticRegression
+
+    if y.min() == y.max():  # one class only: a constant model
+        return np.zeros(X.shape[1]), -20.0 if y.max() == 0 else 20.0
+    clf = LogisticRegression(C=config.C, class_weight=config.class_weight, solver="liblinear",
+                             random_state=config.seed)
+    clf.fit(X, y)
+    return clf.coef_[0].astype(np.float64), float(clf.intercept_[0])
+
+
+def out_of_fold(X: Any, labels: np.ndarray, groups: np.ndarray, config: TrainingConfig) -> np.ndarray:
+    """Out-of-fold probabilities per device (NaN where the label is unknown),
+    from cross-validation grouped by document."""
+    from sklearn.model_selection import GroupKFold
+
+    oof = np.full(labels.shape, np.nan)
+    for j in range(labels.shape[1]):
+        known = np.flatnonzero(labels[:, j] != UNKNOWN)
+        if len(known) == 0:
+            continue
+        n_groups = len(np.unique(groups[known]))
+        folds = GroupKFold(n_splits=min(config.folds, n_groups))
+        for train_idx, test_idx in folds.split(known, groups=groups[known]):
+            tr, te = known[train_idx], known[test_idx]
+            coef, intercept = _fit_binary(X[tr], labels[tr, j], config)
+            oof[te, j] = 1 / (1 + np.exp(-(X[te] @ coef + intercept)))
+    return oof
+
+
+def fit_model(docs: Sequence[LabelledDoc], rules: RuleSet, config: TrainingConfig | None = None,
+              devices: Sequence[str] = DEVICE_IDS, features: FeatureSpace | None = None) -> Model:
+    """Fit the feature space and one logistic regression per device, and tune
+    each device's threshold on out-of-fold probabilities."""
+    config = config or TrainingConfig()
+    inputs = document_inputs(docs, rules)
+    space = (features or default_feature_space(rules)).fit(inputs)
+    X = space.transform(inputs)
+    labels = np.vstack([d.labels for d in docs])[:, [DEVICE_IDS.index(d) for d in devices]]
+    groups = np.concatenate([[d.id] * len(d.sentences) for d in docs])
+    oof = out_of_fold(X, labels, groups, config)
+    coef = np.zeros((len(devices), X.shape[1]))
+    intercept = np.zeros(len(devices))
+    thresholds = np.ones(len(devices))
+    for j, device in enumerate(devices):
+        known = labels[:, j] != UNKNOWN
+        coef[j], intercept[j] = _fit_binary(X[known], labels[known, j], config)
+        thresholds[j] = best_threshold(labels[known, j], oof[known, j])
+        log.info("%s: %d known, %d positive, threshold %.3f", device, known.sum(),
+                 labels[known, j].sum(), thresholds[j])
+    return Model(space, list(devices), coef, intercept, thresholds, {})
+
+
+# -- the whole run ------------------------------------------------------------------
+
+@dataclass
+class Sources:
+    """Where the training data lives; the project and meme data are optional."""
+
+    ptc: Path
+    project: Path | None = None
+    memes: Path | None = None
+
+
+def labelled_documents(sources: Sources, *, held_out: bool, exclude: set[str] = frozenset()) -> list[LabelledDoc]:  # type: ignore[assignment]
+    """The training documents (held_out=False) or the held-out ones (True),
+    each with every label the project has for it."""
+    keep = holdout_ids()
+
+    def wanted(doc_id: str) -> bool:
+        return (doc_id in keep) == held_out and doc_id not in exclude
+
+    docs = [d for d in ptc_documents(sources.ptc) if wanted(d.id)]
+    if sources.project is not None:
+        docs = [d for d in add_project_labels(docs, sources.project) if wanted(d.id)]
+    if sources.memes is not None and not held_out:
+        docs += meme_documents(sources.memes)
+    return docs
+
+
+def train(sources: Sources, out: str | Path, config: TrainingConfig | None = None) -> Model:
+    """Fit on everything but the held-out documents, measure on those, save."""
+    from rhetoric import __version__
+    from rhetoric.evaluate import evaluate_docs
+    from rhetoric.tagger import Tagger, _minor
+    from rhetoric.text import splitter_fingerprint
+
+    config = config or TrainingConfig()
+    rules = RuleSet.load()
+    docs = labelled_documents(sources, held_out=False)
+    model = fit_model(docs, rules, config)
+    model.info = {
+        "library_version": _minor(__version__),
+        "rules_fingerprint": rules.fingerprint,
+        "splitter_fingerprint": splitter_fingerprint(),
+        "training": {"config": {k: v for k, v in vars(config).items()},
+                     "documents": len(docs), "sentences": int(sum(len(d.sentences) for d in docs)),
+                     "ptc_articles": sorted(d.id for d in docs if d.id.isdigit()),
+                     "memes": sum(d.id.startswith("meme") for d in docs),
+                     "written_documents": sum(d.id.startswith("written:") for d in docs)},
+    }
+    held = labelled_documents(sources, held_out=True)
+    if held:
+        model.info["heldout"] = evaluate_docs(Tagger(model, rules), held)
+    model.save(out)
+    return model

@@ -1,0 +1,153 @@
+"""Measure every rule's sentence-level precision and write the weights file.
+
+    PYTHONPATH=. python scripts/measure_rules.py --ptc ../shared/data/ptc/train \\
+        --project data/history_us_them --out rhetoric/lexicons/precision.json
+
+PTC articles (less the held-out ones) measure the rules of the 18 PTC devices:
+sentences from rhetoric.text.split_sentences, labels from
+rhetoric.corpus.sentence_labels. The project's labelled sample (PTC lines
+labelled for appeal_to_history / us_vs_them, plus its written sentences)
+measures the rules of those two devices. Prints a table (rule, fires,
+precision, lift over the device's base rate) and a per-device coverage
+summary; with --out, writes the counts that RuleSet.load turns into weights
+and override flags.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rhetoric.corpus import read_ptc, sentence_labels
+from rhetoric.devices import DEVICE_IDS, PTC_DEVICE_IDS
+from rhetoric.rules import (
+    LabelledSentences,
+    RuleSet,
+    RuleStats,
+    device_coverage,
+    is_override,
+    measure_precision,
+    weight_from_counts,
+)
+
+PROJECT_DEVICES = ("appeal_to_history", "us_vs_them")
+# The articles kept aside for the final evaluation (scripts/make_ptc_split.py):
+# never used to weigh or prune rules.
+DEFAULT_HOLDOUT = Path("data/splits/ptc_holdout.txt")
+
+
+def read_ids(path: Path) -> set[str]:
+    if not path.exists():
+        return set()
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return {line.split("#")[0].strip() for line in lines if line.split("#")[0].strip()}
+
+
+def ptc_samples(ptc_dir: Path, exclude: set[str]) -> list[LabelledSentences]:
+    """PTC articles under `ptc_dir` (one split or the root of several)."""
+    from rhetoric.text import split_sentences
+
+    known = frozenset(PTC_DEVICE_IDS)
+    samples = []
+    for folder in sorted({p.parent for p in ptc_dir.rglob("article*.txt")}):
+        for doc in read_ptc(folder):
+            if doc.id in exclude:
+                continue
+            sentences = split_sentences(doc.text)
+            positive = sentence_labels(doc.spans, sentences)
+            samples.append(LabelledSentences(doc.text, sentences, positive, [known] * len(sentences)))
+    return samples
+
+
+def project_samples(project_dir: Path, ptc_dir: Path, exclude: set[str]) -> list[LabelledSentences]:
+    """The project's labels: the PTC lines of its sample (only those lines, in
+    their article) and its written documents; labelled for its two devices."""
+    from rhetoric.train import DEVICE_IDS as TRAIN_DEVICE_IDS
+    from rhetoric.train import read_project_labels, written_documents
+
+    known = frozenset(PROJECT_DEVICES)
+    by_article: dict[str, list[tuple[int, int, set[str]]]] = {}
+    for (article, start, end), flags in read_project_labels(project_dir).items():
+        if article not in exclude:
+            positive = {d for d, flag in zip(PROJECT_DEVICES, flags) if flag == 1}
+            by_article.setdefault(article, []).append((start, end, positive))
+    samples = []
+    for article, rows in sorted(by_article.items()):
+        paths = list(ptc_dir.rglob(f"article{article}.txt"))
+        if not paths:
+            continue
+        text = paths[0].read_bytes().decode("utf-8")
+        rows.sort(key=lambda r: r[0])
+        samples.append(LabelledSentences(text, [(s, e) for s, e, _ in rows],
+                                         [p for _, _, p in rows], [known] * len(rows)))
+    for doc in written_documents(project_dir):
+        positive = [{TRAIN_DEVICE_IDS[j] for j in range(len(row)) if row[j] == 1} & known
+                    for row in doc.labels]
+        samples.append(LabelledSentences(doc.text, doc.sentences, positive, [known] * len(positive)))
+    return samples
+
+
+def print_report(ruleset: RuleSet, stats: dict[str, RuleStats],
+                 coverage: dict[str, tuple[int, int]]) -> None:
+    print(f"{'rule':55} {'fires':>6} {'corr':>5} {'prec':>6} {'base':>6} {'lift':>5} {'ovr':>3}")
+    for rule in ruleset.rules:
+        s = stats[rule.id]
+        labelled, carrying = coverage.get(rule.device, (0, 0))
+        base = carrying / labelled if labelled else 0.0
+        lift = s.precision / base if base and s.fires else 0.0
+        flag = "yes" if s.fires and is_override(s.fires, s.correct) else ""
+        print(f"{rule.id:55} {s.fires:6d} {s.correct:5d} {s.precision:6.3f} {base:6.3f} {lift:5.1f} {flag:>3}")
+    print()
+    print(f"{'device':28} {'labelled':>8} {'carrying':>8} {'caught':>7} {'recall':>6}")
+    for device in DEVICE_IDS:
+        labelled, carrying = coverage.get(device, (0, 0))
+        rules = [r.id for r in ruleset.rules if r.device == device]
+        print(f"{device:28} {labelled:8d} {carrying:8d} {len(rules):7d} rules")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--ptc", type=Path, required=True, help="PTC folder (train/, or the root)")
+    parser.add_argument("--project", type=Path, help="data/history_us_them (labels for the two project devices)")
+    parser.add_argument("--exclude", type=Path, default=DEFAULT_HOLDOUT,
+                        help=f"article ids to leave out (default {DEFAULT_HOLDOUT})")
+    parser.add_argument("--rules", type=Path, help="rule directory (default: the built-in one)")
+    parser.add_argument("--out", type=Path, help="write the measurements here (e.g. rhetoric/lexicons/precision.json)")
+    args = parser.parse_args(argv)
+
+    exclude = read_ids(args.exclude)
+    ruleset = RuleSet.load(args.rules)
+    samples = ptc_samples(args.ptc, exclude)
+    if args.project:
+        samples += project_samples(args.project, args.ptc, exclude)
+    stats = measure_precision(ruleset, samples)
+    coverage = device_coverage(samples)
+    print_report(ruleset, stats, coverage)
+    if args.out:
+        write_precision(args.out, ruleset, stats, args, len(exclude))
+        print(f"\nwrote {args.out}", file=sys.stderr)
+    return 0
+
+
+def write_precision(out: Path, ruleset: RuleSet, stats: dict[str, RuleStats],
+                    args: argparse.Namespace, excluded: int) -> None:
+    data = {
+        "about": ("Sentence-level firings of each rule on labelled data, written by "
+                  "scripts/measure_rules.py; RuleSet.load turns them into weights "
+                  "((correct + 1) / (fires + 2)) and override flags (precision >= 0.6 "
+                  "over >= 30 firings). Rules absent here, or that never fired, weigh 0.5."),
+        "measured_on": {"ptc": args.ptc.name, "project": args.project.name if args.project else None,
+                        "held_out_articles_excluded": excluded,
+                        "sentences": "rhetoric.text.split_sentences (PTC); labelled lines (project)"},
+        "rules_fingerprint": ruleset.fingerprint,
+        "rules": {rid: {"fires": s.fires, "correct": s.correct, "precision": round(s.precision, 4),
+                        "weight": round(weight_from_counts(s.fires, s.correct), 4)}
+                  for rid, s in sorted(stats.items())},
+    }
+    out.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""Shared fixtures: a tiny model trained in seconds on sentences written here,
+so tests exercise the real training and tagging code without the corpora."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rhetoric.devices import DEVICE_IDS
+from rhetoric.rules import RuleSet
+from rhetoric.train import LabelledDoc, TrainingConfig, fit_model
+
+# (sentence, devices) pairs: a toy corpus, not a claim about real data.
+TOY_SENTENCES = [
+    ("The corrupt elites shamelessly betrayed the people.", {"loaded_language", "us_vs_them"}),
+    ("This disgusting massacre of the truth must stop.", {"loaded_language"}),
+    ("Their vile, shameful lies poison everything.", {"loaded_language"}),
+    ("History will not forgive those who surrender now.", {"appeal_to_history"}),
+    ("Our forefathers bled for this land.", {"appeal_to_history", "flag_waving"}),
+    ("This is Munich 1938 all over again.", {"appeal_to_history"}),
+    ("They want to destroy everything we stand for.", {"us_vs_them"}),
+    ("Real patriots know who the enemy is.", {"us_vs_them", "flag_waving"}),
+    ("Is this really a coincidence, or a cover-up?", {"doubt"}),
+    ("Can anyone still believe a word these officials say?", {"doubt"}),
+    ("The committee met on Tuesday to discuss the budget.", set()),
+    ("Rainfall was slightly above average this spring.", set()),
+    ("The company will release its results in March.", set()),
+    ("China and the U.S. held talks in Geneva.", set()),
+    ("We will publish the details in due course.", set()),
+    ("The treaty was signed in 1648 after long negotiations.", set()),
+]
+
+
+def toy_docs(copies: int = 6) -> list[LabelledDoc]:
+    """Several small documents of the toy sentences, each a document of its own
+    so grouped cross-validation has groups to split."""
+    docs = []
+    for k in range(copies):
+        text, spans = "", []
+        labels = np.zeros((len(TOY_SENTENCES), len(DEVICE_IDS)), dtype=np.int8)
+        for i, (sentence, devices) in enumerate(TOY_SENTENCES):
+            start = len(text) + (1 if text else 0)
+            text = f"{text} {sentence}" if text else sentence
+            spans.append((start, len(text)))
+            for d in devices:
+                labels[i, DEVICE_IDS.index(d)] = 1
+        docs.append(LabelledDoc(f"toy{k}", text, spans, labels))
+    return docs
+
+
+@pytest.fixture(scope="session")
+def rules() -> RuleSet:
+    return RuleSet.load()
+
+
+@pytest.fixture(scope="session")
+def toy_model(rules: RuleSet):
+    config = TrainingConfig(folds=3)
+    devices = ["loaded_language", "appeal_to_history", "us_vs_them", "doubt"]
+    return fit_model(toy_docs(), rules, config, devices=devices)
+
+
+@pytest.fixture(scope="session")
+def toy_tagger(toy_model, rules):
+    from rhetoric.tagger import Tagger
+
+    return Tagger(toy_model, rules)

@@ -1,0 +1,110 @@
+import pytest
+
+import rhetoric
+from rhetoric.tagger import Result, Tagger
+
+TEXT = ("They want to erase our glorious history. The shameful elites betrayed us! "
+        "The committee met on Tuesday.")
+
+
+def test_tags_keep_offsets_into_the_original_text(toy_tagger):
+    result = toy_tagger.tag(TEXT)
+    assert result.tags, "the toy model should find something in TEXT"
+    for t in result.tags:
+        assert TEXT[t.start:t.end] == t.text
+        s, e = result.sentences[t.sentence]
+        assert s <= t.start < t.end <= e
+        assert 0.0 <= t.score <= 1.0
+        assert t.source in ("model", "rule", "rule+model")
+    assert [(t.start, t.end, t.device) for t in result.tags] == sorted(
+        (t.start, t.end, t.device) for t in result.tags)
+
+
+def test_model_tags_explain_themselves(toy_tagger):
+    result = toy_tagger.tag("The shameful, disgusting elites shamelessly betrayed the people.")
+    loaded = [t for t in result.tags if t.device == "loaded_language"]
+    assert loaded
+    tag = loaded[0]
+    assert tag.source in ("model", "rule+model")
+    assert tag.evidence.features and all(w > 0 for _, w in tag.evidence.features)
+    if tag.source == "rule+model":
+        assert tag.evidence.hits and all(h.device == "loaded_language" for h in tag.evidence.hits)
+
+
+def test_plain_sentence_gets_no_model_tag(toy_tagger):
+    result = toy_tagger.tag("Rainfall was slightly above average this spring.")
+    assert not [t for t in result.tags if t.source != "rule"]
+
+
+def test_empty_and_whitespace_text_give_empty_result(toy_tagger):
+    for text in ("", "   \n\n "):
+        result = toy_tagger.tag(text)
+        assert result == Result(text) and result.tags == () and result.sentences == ()
+
+
+@pytest.mark.parametrize("bad", [None, b"bytes", 3, ["list"]])
+def test_non_str_raises_type_error_naming_the_type(toy_tagger, bad):
+    with pytest.raises(TypeError, match=type(bad).__name__):
+        toy_tagger.tag(bad)
+    with pytest.raises(TypeError, match=type(bad).__name__):
+        rhetoric.tag(bad)
+
+
+def test_threshold_override(toy_model, rules):
+    everything = Tagger(toy_model, rules, threshold=0.0).tag(TEXT)
+    nothing = Tagger(toy_model, rules, threshold=1.0).tag(TEXT)
+    model_devices = set(toy_model.devices)
+    assert {t.device for t in everything.tags} >= model_devices
+    assert all(t.source == "rule" for t in nothing.tags)
+    with pytest.raises(ValueError):
+        Tagger(toy_model, rules, threshold=1.5)
+
+
+def test_rules_only_scores_are_rule_precisions(rules):
+    tagger = Tagger(None, rules)
+    result = tagger.tag("The shameful, disgusting elites shamelessly betrayed the people.")
+    weights = {r.id: r.weight for r in rules.rules}
+    assert result.tags
+    for t in result.tags:
+        assert t.source == "rule"
+        assert t.score == max(weights[h.rule_id] for h in t.evidence.hits)
+
+
+def test_tag_many_is_lazy_ordered_and_batched(toy_tagger, monkeypatch):
+    texts = [TEXT, "", "Is this really a coincidence?", "History will not forgive them."] * 5
+    calls = []
+    original = toy_tagger.model.predict_proba
+    monkeypatch.setattr(toy_tagger.model, "predict_proba", lambda X: calls.append(X.shape[0]) or original(X))
+    stream = toy_tagger.tag_many(iter(texts), batch_size=8)
+    assert not calls  # nothing runs before the first item is asked for
+    results = list(stream)
+    assert [r.text for r in results] == texts
+    assert len(calls) == 3  # 20 texts in batches of 8: one predict_proba per batch
+    assert results == [toy_tagger.tag(t) for t in texts]
+
+
+def test_tag_many_parallel_equals_serial(toy_tagger):
+    texts = [f"{TEXT} Number {i}." for i in range(30)] + ["", "Can anyone believe them?"]
+    serial = list(toy_tagger.tag_many(texts, batch_size=4))
+    assert list(toy_tagger.tag_many(texts, batch_size=4, n_jobs=2)) == serial
+
+
+def test_tag_many_as_tuples_and_on_error(toy_tagger):
+    items = [(TEXT, "a"), (None, "b"), ("", "c")]
+    out = list(toy_tagger.tag_many(items, as_tuples=True, on_error="skip"))
+    assert [c for _, c in out] == ["a", "b", "c"]
+    assert out[1][0].error and "NoneType" in out[1][0].error
+    assert out[0][0].error is None
+    with pytest.raises(TypeError):
+        list(toy_tagger.tag_many([TEXT, None]))
+    out = list(toy_tagger.tag_many(items, as_tuples=True, on_error="skip", n_jobs=2))
+    assert out[1][0].error and [c for _, c in out] == ["a", "b", "c"]
+
+
+def test_result_to_dict_is_json_ready(toy_tagger):
+    import json
+
+    d = toy_tagger.tag(TEXT).to_dict()
+    assert json.loads(json.dumps(d)) == d
+    assert set(d) == {"sentences", "tags"}
+    assert {"device", "start", "end", "text", "score", "source", "sentence", "evidence"} <= set(d["tags"][0])
