@@ -101,3 +101,36 @@ def predictions(tagger: Any, docs: Sequence[Any]) -> np.ndarray:
 def evaluate_docs(tagger: Any, docs: Sequence[Any]) -> dict[str, Any]:
     gold = np.vstack([d.labels for d in docs])
     return report(gold, predictions(tagger, docs))
+
+
+def baseline_predictions(train_docs: Sequence[Any], test_docs: Sequence[Any],
+                         devices: Sequence[str] = PTC_DEVICE_IDS) -> np.ndarray:
+    """The reference point of the model card: a plain word + char TF-IDF
+    logistic regression per device (balanced class weights, cut-off 0.5),
+    trained on the same sentences as the model, no rules, no context.
+    Returns 0/1 per test sentence in DEVICE_IDS columns (other devices 0)."""
+    import scipy.sparse as sp
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    def texts(docs: Sequence[Any]) -> list[str]:
+        return [d.text[s:e] for d in docs for s, e in d.sentences]
+
+    # min_df=2 drops one-off n-grams; char_wb 2-5 is the usual range for short
+    # text (both scikit-learn defaults otherwise).
+    vectorizers = [TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True),
+                   TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True)]
+    train_text, test_text = texts(train_docs), texts(test_docs)
+    X_train = sp.hstack([v.fit_transform(train_text) for v in vectorizers], format="csr")
+    X_test = sp.hstack([v.transform(test_text) for v in vectorizers], format="csr")
+    gold = np.vstack([d.labels for d in train_docs])
+    pred = np.zeros((len(test_text), len(DEVICE_IDS)), dtype=np.int8)
+    for device in devices:
+        j = DEVICE_IDS.index(device)
+        known = gold[:, j] >= 0
+        y = gold[known, j]
+        if y.min() == y.max():
+            continue
+        clf = LogisticRegression(class_weight="balanced", solver="liblinear").fit(X_train[known], y)
+        pred[:, j] = clf.predict_proba(X_test)[:, 1] >= 0.5
+    return pred

@@ -36,7 +36,7 @@ import hashlib
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from importlib import resources
@@ -47,7 +47,6 @@ from typing import Any
 from rhetoric.devices import DEVICE_IDS
 
 RULE_KINDS = ("lexicon", "pattern", "document")
-DOCUMENT_METHODS = ("repeated_terms",)
 PRECISION_FILE = "precision.json"
 
 # Weight of a rule never measured: the midpoint, "no evidence either way"; the
@@ -126,7 +125,11 @@ def normalise(text: str) -> str:
     return text.lower().replace("\u2019", "'")
 
 
-def tokenize(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int, str]]:
+# A word token: (start, end, normalised word), offsets into the original text.
+Token = tuple[int, int, str]
+
+
+def tokenize(text: str, start: int = 0, end: int | None = None) -> list[Token]:
     """Word tokens of text[start:end] as (start, end, normalised word), offsets
     into `text`."""
     end = len(text) if end is None else end
@@ -260,16 +263,39 @@ def _check_patterns(defn: RuleDefinition) -> None:
             raise _fail(defn.source, defn.id, f"unsafe regex {pattern!r}: {problem}")
 
 
+# The parameters each document method needs (all positive integers, except
+# "rules": rule ids, and "stopwords": words).
+DOCUMENT_METHOD_PARAMS = {
+    "repeated_terms": ("ngram", "min_count", "min_length"),
+    "repeated_hits": ("min_count",),
+    "anaphora": ("ngram",),
+}
+
+
 def _check_document(defn: RuleDefinition) -> None:
-    if defn.method not in DOCUMENT_METHODS:
-        raise _fail(defn.source, defn.id,
-                    f"unknown document method {defn.method!r}; known: {DOCUMENT_METHODS}")
-    for key in ("min_count", "min_length", "ngram"):
+    if defn.method not in DOCUMENT_METHOD_PARAMS:
+        raise _fail(defn.source, defn.id, f"unknown document method {defn.method!r}; "
+                    f"known: {', '.join(DOCUMENT_METHOD_PARAMS)}")
+    for key in DOCUMENT_METHOD_PARAMS[defn.method]:
         if not isinstance(defn.params.get(key), int) or defn.params[key] < 1:
             raise _fail(defn.source, defn.id, f"params.{key} must be a positive integer")
-    stopwords = defn.params.get("stopwords", [])
-    if not isinstance(stopwords, list) or not all(isinstance(w, str) for w in stopwords):
-        raise _fail(defn.source, defn.id, "params.stopwords must be a list of strings")
+    for key in ("stopwords", "rules"):
+        value = defn.params.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(w, str) for w in value):
+            raise _fail(defn.source, defn.id, f"params.{key} must be a list of strings")
+    if defn.method == "repeated_hits" and not defn.params.get("rules"):
+        raise _fail(defn.source, defn.id, "params.rules must name the rules whose hits are counted")
+
+
+def _check_references(definitions: Sequence[RuleDefinition]) -> None:
+    """Document rules that count other rules' hits must name existing,
+    non-document rules."""
+    kinds = {d.id: d.kind for d in definitions}
+    for defn in definitions:
+        for ref in defn.params.get("rules", []) if defn.kind == "document" else []:
+            if kinds.get(ref) in (None, "document"):
+                raise _fail(defn.source, defn.id, f"params.rules names {ref!r}, "
+                            "which is not a lexicon or pattern rule of this rule set")
 
 
 def parse_rule(raw: Any, device: str, source: str) -> RuleDefinition:
@@ -427,17 +453,22 @@ class _TermIndex:
         words = term_words(term)
         self.by_first.setdefault(words[0], []).append((words[1:], target))
 
-    def scan(self, words: Sequence[str]) -> list[tuple[int, int, _Target]]:
-        """(first token, last token + 1, target) for every term occurrence."""
+    def scan(self, text: str, tokens: Sequence[Token]) -> list[tuple[int, int, _Target]]:
+        """(first token, last token + 1, target) for every term occurrence. The
+        words of a multiword term must be separated by whitespace only, so
+        "that is, that" is not "that is that"."""
         found: list[tuple[int, int, _Target]] = []
         by_first, by_stem = self.by_first, self.by_stem
+        words = [t[2] for t in tokens]
         n = len(words)
         for i, word in enumerate(words):
             entries = by_first.get(word)
             if entries:
                 for rest, target in entries:
                     j = i + 1 + len(rest)
-                    if j <= n and (not rest or tuple(words[i + 1:j]) == rest):
+                    if not rest:
+                        found.append((i, j, target))
+                    elif j <= n and tuple(words[i + 1:j]) == rest and _spaced(text, tokens, i, j):
                         found.append((i, j, target))
             stems = by_stem.get(word[:MIN_PREFIX])
             if stems:
@@ -445,6 +476,11 @@ class _TermIndex:
                     if word.startswith(prefix):
                         found.append((i, i + 1, target))
         return found
+
+
+def _spaced(text: str, tokens: Sequence[Token], first: int, last: int) -> bool:
+    """Whether tokens[first:last] are separated by whitespace only."""
+    return all(text[tokens[k - 1][1]:tokens[k][0]].isspace() for k in range(first + 1, last))
 
 
 class RuleSet:
@@ -468,6 +504,7 @@ class RuleSet:
         self._untriggered: list[int] = []  # regex rules run on every sentence
         self._group_counts: dict[int, int] = {}
         self._document_rules: list[int] = []
+        _check_references(self.definitions)
         for index, defn in enumerate(self.definitions):
             self._compile(index, defn)
 
@@ -509,22 +546,24 @@ class RuleSet:
         if not isinstance(text, str):
             raise TypeError(f"text must be str, not {type(text).__name__}")
         hits: list[list[Hit]] = []
-        tokens_per_sentence: list[list[tuple[int, int, str]]] = []
+        tokens_per_sentence: list[list[Token]] = []
         for number, (start, end) in enumerate(sentences):
             tokens = tokenize(text, start, end)
             tokens_per_sentence.append(tokens)
-            found = self._lexicon_hits(number, tokens)
+            found = self._lexicon_hits(number, text, tokens)
             found.extend(self._pattern_hits(number, text, start, end, tokens))
             hits.append(found)
-        for index in self._document_rules:
-            for hit in self._document_hits(index, tokens_per_sentence):
-                hits[hit.sentence].append(hit)
+        if self._document_rules:
+            document = _Document(text, tokens_per_sentence, hits)
+            for index in self._document_rules:
+                for hit in self._document_hits(index, document):
+                    hits[hit.sentence].append(hit)
         return [sorted(set(found)) for found in hits]
 
-    def _lexicon_hits(self, number: int, tokens: list[tuple[int, int, str]]) -> list[Hit]:
+    def _lexicon_hits(self, number: int, text: str, tokens: list[Token]) -> list[Hit]:
         found: list[Hit] = []
         groups: dict[int, dict[int, tuple[int, int]]] = {}
-        for first, last, (index, group) in self._terms.scan([t[2] for t in tokens]):
+        for first, last, (index, group) in self._terms.scan(text, tokens):
             start, end = tokens[first][0], tokens[last - 1][1]
             if group < 0:
                 defn = self.definitions[index]
@@ -540,21 +579,17 @@ class RuleSet:
         return found
 
     def _pattern_hits(self, number: int, text: str, start: int, end: int,
-                      tokens: list[tuple[int, int, str]]) -> list[Hit]:
+                      tokens: list[Token]) -> list[Hit]:
         triggered: set[int] = set(self._untriggered)
         for _, _, word in tokens:
             rules = self._word_triggers.get(word)
             if rules:
                 triggered.update(rules)
-        if self._char_triggers:
-            sentence = text[start:end]
-            for char, rules in self._char_triggers.items():
-                if char in sentence:
-                    triggered.update(rules)
-        found: list[Hit] = []
-        if not triggered:
-            return found
         sentence = text[start:end]
+        for char, rules in self._char_triggers.items():
+            if char in sentence:
+                triggered.update(rules)
+        found: list[Hit] = []
         for index in sorted(triggered):
             defn = self.definitions[index]
             for regex in self._regexes[index]:
@@ -564,24 +599,74 @@ class RuleSet:
                                          defn.id, defn.device))
         return found
 
-    def _document_hits(self, index: int,
-                       tokens_per_sentence: list[list[tuple[int, int, str]]]) -> list[Hit]:
+    def _document_hits(self, index: int, document: _Document) -> list[Hit]:
         defn = self.definitions[index]
-        params = defn.params
-        stopwords = frozenset(params.get("stopwords", ()))
-        size: int = params["ngram"]
-        min_length: int = params["min_length"]
-        grams: list[tuple[int, int, int, tuple[str, ...]]] = []
-        for number, tokens in enumerate(tokens_per_sentence):
-            words = [t[2] for t in tokens]
-            for i in range(len(words) - size + 1):
-                gram = tuple(words[i:i + size])
-                if all(len(w) >= min_length and w not in stopwords and w.isalpha() for w in gram):
-                    grams.append((number, tokens[i][0], tokens[i + size - 1][1], gram))
-        counts = Counter(g[3] for g in grams)
-        repeated = {g for g, c in counts.items() if c >= params["min_count"]}
-        return [Hit(number, s, e, defn.id, defn.device)
-                for number, s, e, gram in grams if gram in repeated]
+        spans = DOCUMENT_METHOD_FUNCTIONS[defn.method](document, defn.params)
+        return [Hit(number, s, e, defn.id, defn.device) for number, s, e in spans]
+
+
+@dataclass(frozen=True)
+class _Document:
+    """What a document rule sees: the text, its tokens per sentence, and the
+    sentence-level hits found so far."""
+
+    text: str
+    tokens: list[list[Token]]
+    hits: list[list[Hit]]
+
+
+# A document rule's output: (sentence index, start, end).
+_Span = tuple[int, int, int]
+
+
+def repeated_terms(document: _Document, params: Mapping[str, Any]) -> list[_Span]:
+    """Every occurrence of a content n-gram (all words alphabetic, at least
+    min_length letters, not stopwords) that occurs min_count times or more."""
+    stopwords = frozenset(params.get("stopwords", ()))
+    size: int = params["ngram"]
+    min_length: int = params["min_length"]
+    grams: list[tuple[int, int, int, tuple[str, ...]]] = []
+    for number, tokens in enumerate(document.tokens):
+        content = [len(w) >= min_length and w not in stopwords and w.isalpha() for _, _, w in tokens]
+        for i in range(len(tokens) - size + 1):
+            if all(content[i:i + size]):
+                gram = tuple(t[2] for t in tokens[i:i + size])
+                grams.append((number, tokens[i][0], tokens[i + size - 1][1], gram))
+    counts = Counter(g[3] for g in grams)
+    return [(number, s, e) for number, s, e, gram in grams if counts[gram] >= params["min_count"]]
+
+
+def repeated_hits(document: _Document, params: Mapping[str, Any]) -> list[_Span]:
+    """Every hit of the listed rules whose matched words (normalised) recur
+    min_count times or more in the document: a charged word hammered in."""
+    wanted = frozenset(params["rules"])
+    found: list[tuple[int, int, int, str]] = []
+    for number, hits in enumerate(document.hits):
+        for hit in hits:
+            if hit.rule_id in wanted:
+                found.append((number, hit.start, hit.end, normalise(document.text[hit.start:hit.end])))
+    counts = Counter(f[3] for f in found)
+    return sorted({(number, s, e) for number, s, e, key in found if counts[key] >= params["min_count"]})
+
+
+def anaphora(document: _Document, params: Mapping[str, Any]) -> list[_Span]:
+    """The opening words of consecutive sentences that start with the same
+    `ngram` words (anaphora: "We will fight ... We will never ...")."""
+    size: int = params["ngram"]
+    spans: set[_Span] = set()
+    for number in range(1, len(document.tokens)):
+        before, current = document.tokens[number - 1][:size], document.tokens[number][:size]
+        if len(before) == size and [t[2] for t in before] == [t[2] for t in current]:
+            spans.add((number - 1, before[0][0], before[-1][1]))
+            spans.add((number, current[0][0], current[-1][1]))
+    return sorted(spans)
+
+
+DOCUMENT_METHOD_FUNCTIONS: dict[str, Callable[[_Document, Mapping[str, Any]], list[_Span]]] = {
+    "repeated_terms": repeated_terms,
+    "repeated_hits": repeated_hits,
+    "anaphora": anaphora,
+}
 
 
 @functools.lru_cache(maxsize=1)
@@ -616,27 +701,54 @@ class RuleStats:
         return self.correct / self.fires if self.fires else 0.0
 
 
-def measure_precision(ruleset: RuleSet, docs: Iterable[LabelledSentences]) -> dict[str, RuleStats]:
-    """Sentence-level firings and precision of every rule (rules that never
-    met a sentence labelled for their device get fires == 0)."""
+@dataclass(frozen=True)
+class DeviceStats:
+    labelled: int  # sentences labelled for the device
+    carrying: int  # of those, sentences that carry it
+    fired: int  # labelled sentences where any rule of the device hit
+    caught: int  # carrying sentences where any rule of the device hit
+
+    @property
+    def base_rate(self) -> float:
+        return self.carrying / self.labelled if self.labelled else 0.0
+
+    @property
+    def recall(self) -> float:
+        return self.caught / self.carrying if self.carrying else 0.0
+
+    @property
+    def precision(self) -> float:
+        return self.caught / self.fired if self.fired else 0.0
+
+
+def measure(ruleset: RuleSet, docs: Iterable[LabelledSentences],
+            ) -> tuple[dict[str, RuleStats], dict[str, DeviceStats]]:
+    """Per rule: sentence-level firings and correct firings; per device: base
+    rate and the precision/recall of all its rules together. A sentence counts
+    for a rule only when it is labelled for the rule's device."""
     fires: Counter[str] = Counter()
     correct: Counter[str] = Counter()
+    device_counts: dict[str, Counter[str]] = {k: Counter() for k in
+                                              ("labelled", "carrying", "fired", "caught")}
     for doc in docs:
         matched = ruleset.match(doc.text, doc.sentences)
         for hits, positive, known in zip(matched, doc.positive, doc.known):
+            device_counts["labelled"].update(known)
+            device_counts["carrying"].update(set(positive) & set(known))
+            fired_devices = {h.device for h in hits} & set(known)
+            device_counts["fired"].update(fired_devices)
+            device_counts["caught"].update(fired_devices & set(positive))
             for rule_id, device in {(h.rule_id, h.device) for h in hits}:
                 if device in known:
                     fires[rule_id] += 1
                     correct[rule_id] += device in positive
-    return {r.id: RuleStats(fires[r.id], correct[r.id]) for r in ruleset.rules}
+    rules = {r.id: RuleStats(fires[r.id], correct[r.id]) for r in ruleset.rules}
+    devices = {d: DeviceStats(*(device_counts[k][d] for k in ("labelled", "carrying", "fired", "caught")))
+               for d in device_counts["labelled"]}
+    return rules, devices
 
 
-def device_coverage(docs: Iterable[LabelledSentences]) -> dict[str, tuple[int, int]]:
-    """Per device: (sentences labelled for it, sentences carrying it)."""
-    labelled: Counter[str] = Counter()
-    carrying: Counter[str] = Counter()
-    for doc in docs:
-        for positive, known in zip(doc.positive, doc.known):
-            labelled.update(known)
-            carrying.update(set(positive) & set(known))
-    return {d: (labelled[d], carrying[d]) for d in labelled}
+def measure_precision(ruleset: RuleSet, docs: Iterable[LabelledSentences]) -> dict[str, RuleStats]:
+    """Sentence-level firings and precision of every rule (rules that never
+    met a sentence labelled for their device get fires == 0)."""
+    return measure(ruleset, docs)[0]

@@ -3,7 +3,7 @@
 `split_sentences(text)` returns ``(start, end)`` character offsets (Python
 ``str`` indices, end exclusive) of each sentence in ``text`` exactly as given.
 
-How a text is split, in two steps:
+How a text is split, in three steps:
 
 1. Line breaks cut the text into blocks (see `_is_block_boundary`): a blank
    line is always a boundary, and so is a single line break after a line
@@ -11,12 +11,16 @@ How a text is split, in two steps:
    a post) unless the next line starts in lower case (a wrapped line goes on).
 2. Inside each block NLTK's Punkt decides, with parameters shipped in
    ``rhetoric/data/punkt_en.json`` (built by ``scripts/build_punkt_params.py``
-   from the PTC training articles plus a curated abbreviation list).
+   from the PTC training articles plus a curated abbreviation list), and a
+   few changes to its tokenization (see `_language_vars`).
+3. A few of Punkt's splits are undone (see `_joins_next`): '"Why?" he
+   asked.', "1. Label the enemy".
 
 Importing ``nltk`` costs about 1.4 s because ``nltk/__init__.py`` imports
 most of the toolkit (scipy included). Only the Punkt module is needed, so
-`_load_punkt_module` loads it and the few small ``nltk`` modules it imports
-(about 35 ms), without running ``nltk/__init__.py``; see there.
+`_import_punkt_alone` loads it and the few small ``nltk`` modules it imports
+(about 35 ms), without running ``nltk/__init__.py``. Nothing is imported
+before the first call of `split_sentences`.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ PUNKT_PARAMS_FILE = "punkt_en.json"
 PUNKT_PARAMS_FORMAT = 1
 """Version of the layout of `PUNKT_PARAMS_FILE`; bump it when the keys change."""
 
-SPLITTER_RULES_VERSION = 1
+SPLITTER_RULES_VERSION = 2
 """Bump when the block rules or the Punkt settings in this module change, so
 that models trained with the old splitter are recognised as stale."""
 
@@ -53,12 +57,10 @@ _LINE_BREAK_CHARS = "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"
 # ASCII file/group/record separators, U+2029 PARAGRAPH SEPARATOR).
 _PARAGRAPH_SEPARATOR_CHARS = "\f\x1c\x1d\x1e\u2029"
 _LINE_BREAK = re.compile(rf"\r\n|[{_LINE_BREAK_CHARS}]")
-# A whole run of whitespace that contains at least one line break. The run
-# starts at the first whitespace character after the previous line's text
-# and ends at the first character of the next line's text.
-_WHITESPACE_RUN_WITH_LINE_BREAK = re.compile(
-    rf"[^\S{_LINE_BREAK_CHARS}]*[{_LINE_BREAK_CHARS}]\s*"
-)
+# A line break and all the whitespace after it, up to the next line's text
+# (the whitespace before it is found by stepping back: a pattern that starts
+# with optional whitespace would be tried at every position, 7x slower).
+_LINE_BREAK_AND_FOLLOWING_WHITESPACE = re.compile(rf"[{_LINE_BREAK_CHARS}]\s*")
 # Punkt's own sentence-end characters (PunktLanguageVars.sent_end_chars): a
 # line ending in one of them is left to Punkt.
 _PUNKT_SENTENCE_END_CHARS = ".?!"
@@ -69,6 +71,16 @@ _CLOSING_CHARS = "\"')]}\u2019\u201d\u00bb"
 # start a word token: so that '“Mr.' is read as '“' + 'Mr.' and the
 # abbreviation is found. Punkt's own pattern with ‘ “ « added.
 _PUNKT_WORD_START = r"[^\(\"\`{\[:;&\#\*@\)}\]\-,\u2018\u201c\u00ab]"
+
+_ELLIPSIS_CHAR = "\u2026"
+_ELLIPSIS_CHARS = "." + _ELLIPSIS_CHAR
+# Opening quotes and brackets; the ASCII quotes open and close, so they are
+# left out.
+_OPENING_CHARS = "([{\u2018\u201c\u00ab"
+
+# A list number or letter alone: "1.", "12)", "b.", "iv." (3 digits: lists
+# longer than 999 items are not prose; "2018." alone is a year, not a marker).
+_LIST_MARKER = re.compile(r"(?:\d{1,3}|[a-zA-Z]|[ivx]{1,4})[.)]")
 
 _punkt_import_lock = threading.Lock()
 
@@ -104,49 +116,56 @@ def _blocks(text: str) -> Iterator[tuple[int, int]]:
     """Stripped, non-empty (start, end) stretches of `text` between the line
     breaks that are sentence boundaries whatever Punkt thinks."""
     start = 0
-    for run in _WHITESPACE_RUN_WITH_LINE_BREAK.finditer(text):
-        if _is_block_boundary(text, run):
-            yield from _stripped(text, start, run.start())
+    for run in _LINE_BREAK_AND_FOLLOWING_WHITESPACE.finditer(text):
+        run_start = _start_of_whitespace(text, run.start())
+        if _is_block_boundary(text, run_start, run.end()):
+            yield from _stripped(text, start, run_start)
             start = run.end()
     yield from _stripped(text, start, len(text))
 
 
-def _is_block_boundary(text: str, run: re.Match[str]) -> bool:
-    """Whether the line break(s) in `run` end a sentence.
+def _start_of_whitespace(text: str, position: int) -> int:
+    while position > 0 and text[position - 1].isspace():
+        position -= 1
+    return position
+
+
+def _is_block_boundary(text: str, run_start: int, run_end: int) -> bool:
+    """Whether the whitespace text[run_start:run_end], which holds at least
+    one line break, ends a sentence.
 
     The choice, for news text, scraped posts and memes:
     - a blank line (two or more breaks) or a paragraph/page separator is
       always a boundary: paragraphs never share a sentence;
     - a single break after a line that ends in . ? or ! (maybe followed by
       closing quotes or brackets) is left to Punkt, which nearly always
-      splits there but keeps "Mr.\\nSmith" together;
+      splits there but keeps "Mr.\nSmith" together;
     - a single break after a line without terminal punctuation is a boundary
       (headlines, datelines, list items, bylines, captions and meme lines
-      carry no full stop) unless the next line starts with a lower-case
-      letter, which is a wrapped line going on ("the\\nsame sentence").
+      carry no full stop; so does a line ending in "…") unless the next line
+      starts with a lower-case letter, which is a wrapped line going on
+      ("the\nsame sentence").
     The cost: hard-wrapped prose whose next line starts with a capital or a
-    digit ("said\\nTrump") gets a spurious boundary; such text is rarer in
+    digit ("said\nTrump") gets a spurious boundary; such text is rarer in
     the inputs this library sees than posts with one unit per line.
     """
-    if run.start() == 0 or run.end() == len(text):
+    if run_start == 0 or run_end == len(text):
         return True  # whitespace at an edge of the text: nothing to join
-    breaks = run.group()
+    breaks = text[run_start:run_end]
     if len(_LINE_BREAK.findall(breaks)) >= 2:
         return True
     if any(char in _PARAGRAPH_SEPARATOR_CHARS for char in breaks):
         return True
-    if _ends_with_terminal_punctuation(text, run.start()):
+    if _ends_with_terminal_punctuation(text, run_start):
         return False
-    return not text[run.end()].islower()
+    return not text[run_end].islower()
 
 
 def _ends_with_terminal_punctuation(text: str, end: int) -> bool:
     """Whether text[:end] ends in . ? or !, maybe followed by closing quotes
     or brackets."""
-    position = end - 1
-    while position > 0 and text[position] in _CLOSING_CHARS:
-        position -= 1
-    return text[position] in _PUNKT_SENTENCE_END_CHARS
+    last = _skip_back(text, 0, end, _CLOSING_CHARS)
+    return last >= 0 and text[last] in _PUNKT_SENTENCE_END_CHARS
 
 
 def _stripped(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
@@ -162,12 +181,46 @@ def _stripped(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
 # --- sentences inside a block: what Punkt decides --------------------------
 
 
-def _sentences_in_block(
-    text: str, block_start: int, block_end: int
-) -> Iterator[tuple[int, int]]:
+def _sentences_in_block(text: str, block_start: int, block_end: int) -> Iterator[tuple[int, int]]:
+    """Punkt's sentences in text[block_start:block_end], some joined again
+    (see `_joins_next`)."""
     block = text[block_start:block_end]
+    sentences: list[tuple[int, int]] = []
     for start, end in _tokenizer().span_tokenize(block):
+        if sentences and _joins_next(block, *sentences[-1], start):
+            start = sentences.pop()[0]
+        sentences.append((start, end))
+    for start, end in sentences:
         yield from _stripped(text, block_start + start, block_start + end)
+
+
+def _joins_next(block: str, start: int, end: int, next_start: int) -> bool:
+    """Whether Punkt's sentence block[start:end] goes on in the next one:
+    - it ends in ? or ! and the next starts in lower case: '"Why?" he
+      asked.' and 'They chanted "Lock her up!" and left.' (Punkt always
+      splits after ? and !);
+    - it ends in an ellipsis right after an opening quote or bracket
+      ('He said: “… We will see.'), or is nothing but an ellipsis;
+    - it is nothing but a list number or letter: "1. Label the enemy".
+    """
+    if _LIST_MARKER.fullmatch(block, start, end):
+        return True
+    last = _skip_back(block, start, end, _CLOSING_CHARS)
+    if last >= start and block[last] in "?!" and block[next_start].islower():
+        return True
+    before_ellipsis = _skip_back(block, start, end, _ELLIPSIS_CHARS)
+    if before_ellipsis == end - 1:
+        return False
+    return before_ellipsis < start or block[before_ellipsis] in _OPENING_CHARS
+
+
+def _skip_back(text: str, start: int, end: int, chars: str) -> int:
+    """Index of the last character of text[start:end] that is not in `chars`
+    (start - 1 if there is none)."""
+    position = end - 1
+    while position >= start and text[position] in chars:
+        position -= 1
+    return position
 
 
 @functools.cache
@@ -189,30 +242,32 @@ def make_punkt_trainer() -> Any:
 
 
 def _language_vars(punkt: types.ModuleType) -> Any:
-    """Punkt's English language variables with two changes: opening curly
-    quotes and guillemets cannot start a word (see `_PUNKT_WORD_START`), and
-    the patterns are compiled with the standard `re` module.
+    """Punkt's English language variables, changed in three ways:
 
-    NLTK 3.10 compiles them with `nltk.redos`, which runs every match under a
-    5-second wall-clock limit: a single paragraph of about 300,000 sentences
-    then fails with TimeoutError (measured), and the guard costs time. These
-    patterns are fixed, not caller-supplied, and run in linear time: the
-    period context only looks ahead over one whitespace run and one token.
+    - opening curly quotes and guillemets cannot start a word (see
+      `_PUNKT_WORD_START`);
+    - the ellipsis character "…" is a token of its own, like "...", and may
+      end a sentence, which Punkt decides as it does for "..." (see
+      `_token_class`): "you resent it… Many fear" splits, "I was… like"
+      does not; stock Punkt never splits at "…";
+    - the patterns are compiled with the standard `re` module. NLTK 3.10
+      compiles them with `nltk.redos`, which runs every match under a
+      5-second wall-clock limit: one paragraph of about 300,000 sentences
+      then fails with TimeoutError (measured), and the guard costs time.
+      These patterns are fixed, not caller-supplied, and run in linear time:
+      the period context only looks ahead over one whitespace run and one
+      token. Without the other two changes the output is identical to stock
+      Punkt's on all PTC articles (checked when this was written).
     """
     base = punkt.PunktLanguageVars
-    non_word = base()._re_non_word_chars
+    non_word = base()._re_non_word_chars  # "…" is not in it: "it…" splits by MultiChar
+    multi_char = f"(?:{base._re_multi_char_punct}|{_ELLIPSIS_CHAR}+)"
     word_tokenizer = re.compile(
-        base._word_tokenize_fmt
-        % {
-            "NonWord": non_word,
-            "MultiChar": base._re_multi_char_punct,
-            "WordStart": _PUNKT_WORD_START,
-        },
+        base._word_tokenize_fmt % {"NonWord": non_word, "MultiChar": multi_char, "WordStart": _PUNKT_WORD_START},
         re.UNICODE | re.VERBOSE,
     )
     period_context = re.compile(
-        base._period_context_fmt
-        % {"NonWord": non_word, "SentEndChars": base()._re_sent_end_chars},
+        base._period_context_fmt % {"NonWord": non_word, "SentEndChars": f"[.?!{_ELLIPSIS_CHAR}]"},
         re.UNICODE | re.VERBOSE,
     )
     language_vars_class = type(
@@ -220,9 +275,8 @@ def _language_vars(punkt: types.ModuleType) -> Any:
         (base,),
         {
             "_re_word_start": _PUNKT_WORD_START,
-            "re_boundary_realignment": re.compile(
-                base.re_boundary_realignment.pattern, re.MULTILINE
-            ),
+            "_re_multi_char_punct": multi_char,
+            "re_boundary_realignment": re.compile(base.re_boundary_realignment.pattern, re.MULTILINE),
             "_word_tokenizer_re": lambda self: word_tokenizer,
             "period_context_re": lambda self: period_context,
         },
@@ -231,14 +285,23 @@ def _language_vars(punkt: types.ModuleType) -> Any:
 
 
 def _token_class(punkt: types.ModuleType) -> type:
-    """PunktToken with its patterns compiled by `re` (see `_language_vars`)."""
+    """PunktToken with its patterns compiled by `re` (see `_language_vars`),
+    and "…" read as an ellipsis that, like "...", counts as period-final so
+    that Punkt's second pass may make it a sentence break."""
     base = punkt.PunktToken
+
+    def __init__(self: Any, tok: str, **params: Any) -> None:
+        base.__init__(self, tok, **params)
+        if tok.endswith(_ELLIPSIS_CHAR):
+            self.period_final = True
+
     return type(
         "RhetoricPunktToken",
         (base,),
         {
             "__slots__": (),
-            "_RE_ELLIPSIS": re.compile(base._RE_ELLIPSIS.pattern),
+            "__init__": __init__,
+            "_RE_ELLIPSIS": re.compile(rf"(?:\.\.+|{_ELLIPSIS_CHAR}+)$"),
             "_RE_NUMERIC": re.compile(base._RE_NUMERIC.pattern),
             "_RE_INITIAL": re.compile(base._RE_INITIAL.pattern, re.UNICODE),
             "_RE_ALPHA": re.compile(base._RE_ALPHA.pattern, re.UNICODE),

@@ -289,7 +289,7 @@ def labelled_documents(sources: Sources, *, held_out: bool, exclude: set[str] = 
 def train(sources: Sources, out: str | Path, config: TrainingConfig | None = None) -> Model:
     """Fit on everything but the held-out documents, measure on those, save."""
     from rhetoric import __version__
-    from rhetoric.evaluate import evaluate_docs
+    from rhetoric.evaluate import baseline_predictions, evaluate_docs, report
     from rhetoric.tagger import Tagger, _minor
     from rhetoric.text import splitter_fingerprint
 
@@ -310,5 +310,64 @@ def train(sources: Sources, out: str | Path, config: TrainingConfig | None = Non
     held = labelled_documents(sources, held_out=True)
     if held:
         model.info["heldout"] = evaluate_docs(Tagger(model, rules), held)
+        gold = np.vstack([d.labels for d in held])
+        model.info["baseline_heldout"] = report(gold, baseline_predictions(docs, held))
     model.save(out)
+    Path(out, "MODEL_CARD.md").write_text(model_card(model.info), encoding="utf-8")
     return model
+
+
+def model_card(info: dict[str, Any]) -> str:
+    """The model card, written from the manifest so every figure in it is the
+    one `rhetoric train` measured (and `rhetoric evaluate` reproduces)."""
+    training = info.get("training", {})
+    lines = [
+        "# rhetoric model card",
+        "",
+        "A one-vs-rest logistic regression per device over word n-gram TF-IDF, rule-hit and",
+        "surface features, with per-device probability thresholds tuned on out-of-fold",
+        "predictions (cross-validation grouped by document). Saved as plain arrays",
+        "(`model.npz`, loaded with `allow_pickle=False`) and `manifest.json`.",
+        "",
+        "## Training data",
+        "",
+        f"- {len(training.get('ptc_articles', []))} articles of the Propaganda Techniques Corpus "
+        "(PTC, 2019 release; train and dev), less the held-out articles listed in "
+        "`rhetoric/data/holdout.txt`.",
+        f"- {training.get('memes', 0)} SemEval-2021 Task 6 memes (train, dev, test) as extra examples "
+        "for the techniques they share with PTC.",
+        f"- The project's own labels for appeal_to_history and us_vs_them (`data/history_us_them/`): "
+        f"PTC-train sentences (standoff) and {training.get('written_documents', 0)} documents the "
+        "project wrote itself.",
+        f"- In all {training.get('sentences', 0)} sentences in {training.get('documents', 0)} documents.",
+        "",
+        "**Terms.** PTC is released by its authors under an academic research licence, for research",
+        "purposes only; SemEval-2021 Task 6 data is free for general research use. This model is",
+        "trained on them and inherits those terms: use it for research; ask the corpus authors",
+        "before any other use.",
+        "",
+        "## Figures",
+        "",
+        "Sentence level, on held-out documents the model never trained on (the PTC articles and",
+        "written documents in `rhetoric/data/holdout.txt`). A sentence carries a device when one of",
+        "its gold spans overlaps it. The baseline is a plain word+char TF-IDF logistic regression",
+        "trained on the same data (`rhetoric.evaluate.baseline_predictions`).",
+        "Reproduce: `rhetoric evaluate --ptc PTC_DIR --project-data data/history_us_them`.",
+        "",
+    ]
+    held, base = info.get("heldout"), info.get("baseline_heldout")
+    if held and base:
+        lines += ["| | model | baseline |", "|---|---|---|",
+                  f"| micro-F1, 18 techniques | {held['micro_f1']:.3f} | {base['micro_f1']:.3f} |",
+                  f"| macro-F1, 18 techniques | {held['macro_f1']:.3f} | {base['macro_f1']:.3f} |",
+                  f"| any-technique F1 | {held['any_technique']['f1']:.3f} | {base['any_technique']['f1']:.3f} |",
+                  "", "| device | P | R | F1 | baseline F1 | support |", "|---|---|---|---|---|---|"]
+        for device, s in held["devices"].items():
+            b = base["devices"].get(device, {}).get("f1")
+            b_text = "–" if b is None else f"{b:.3f}"
+            lines.append(f"| {device} | {s['precision']:.3f} | {s['recall']:.3f} | {s['f1']:.3f} | "
+                         f"{b_text} | {s['support']} |")
+    lines += ["", f"Rule set fingerprint `{str(info.get('rules_fingerprint', ''))[:16]}`, splitter "
+              f"fingerprint `{str(info.get('splitter_fingerprint', ''))[:16]}`, library "
+              f"{info.get('library_version', '?')}.", ""]
+    return "\n".join(lines)

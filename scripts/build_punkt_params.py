@@ -36,37 +36,18 @@ DEFAULT_OUTPUT = REPO_ROOT / "rhetoric" / "data" / PUNKT_PARAMS_FILE
 # would swallow a real boundary. "No." is a collocation before a number
 # instead (see CURATED_COLLOCATIONS), so "I said no. Then..." still splits.
 CURATED_ABBREVIATIONS = {
-    "titles": [
-        "mr", "mrs", "ms", "messrs", "mmes", "dr", "prof", "rev", "hon", "fr",
-        "msgr", "sr", "jr", "esq", "st", "gen", "lt", "col", "maj", "capt",
-        "cmdr", "adm", "sgt", "cpl", "pvt", "gov", "sen", "rep", "pres",
-        "supt", "insp", "atty", "amb",
-    ],
-    "months_and_days": [
-        "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct",
-        "nov", "dec", "mon", "tue", "tues", "thu", "thur", "thurs", "fri",
-    ],
-    "places": [
-        "u.s", "u.s.a", "u.k", "u.n", "e.u", "d.c", "n.y", "n.j", "n.h", "n.m",
-        "n.c", "n.d", "s.c", "s.d", "r.i", "mt", "ft", "ave", "blvd", "rd",
-        "hwy", "ala", "ariz", "calif", "colo", "conn", "fla", "ga", "kan",
-        "kans", "ky", "md", "mich", "minn", "neb", "nev", "okla", "tenn",
-        "tex", "vt", "va", "wis", "wyo",
-    ],
-    "organisations": [
-        "inc", "corp", "co", "ltd", "llc", "bros", "assn", "dept", "univ",
-        "govt", "intl",
-    ],
-    "latin_and_references": [
-        "e.g", "i.e", "etc", "vs", "v", "cf", "al", "viz", "ca", "approx",
-        "esp", "incl", "ibid", "nos", "vol", "vols", "ed", "eds", "pp", "ch",
-        "fig", "figs", "est", "p.s",
-    ],
-    "degrees_and_times": [
-        "ph.d", "m.d", "b.a", "m.a", "b.s", "m.s", "j.d", "ll.b", "d.d.s",
-        "a.m", "p.m",
-    ],
-    "units": ["oz", "lb", "lbs", "sq", "yr", "yrs", "hr", "hrs", "mins"],
+    "titles": """mr mrs ms messrs mmes dr prof rev hon fr msgr sr jr esq st gen lt col maj capt
+        cmdr adm sgt cpl pvt gov sen rep pres supt insp atty amb""".split(),
+    "months_and_days": """jan feb mar apr jun jul aug sep sept oct nov dec
+        mon tue tues thu thur thurs fri""".split(),
+    "places": """u.s u.s.a u.k u.n e.u d.c n.y n.j n.h n.m n.c n.d s.c s.d r.i mt ft ave blvd rd hwy
+        ala ariz calif colo conn fla ga kan kans ky md mich minn neb nev okla tenn tex vt va wis
+        wyo""".split(),
+    "organisations": "inc corp co ltd llc bros assn dept univ govt intl".split(),
+    "latin_and_references": """e.g i.e etc vs v cf al viz ca approx esp incl ibid nos vol vols ed
+        eds pp ch fig figs est p.s""".split(),
+    "degrees_and_times": "ph.d m.d b.a m.a b.s m.s j.d ll.b d.d.s a.m p.m".split(),
+    "units": "oz lb lbs sq yr yrs hr hrs mins".split(),
 }
 
 # (word before the period, word after) pairs that never straddle a boundary;
@@ -76,11 +57,8 @@ CURATED_COLLOCATIONS = [["no", "##number##"], ["nos", "##number##"]]
 # Types that Punkt, trained on PTC train, scored as abbreviations but that are
 # ordinary words or acronyms ending sentences in that corpus (read by hand in
 # the trainer's output, NLTK 3.10.4). Kept as abbreviations they would hide
-# real boundaries ("...they planted a kit. Then...").
-NOT_ABBREVIATIONS = [
-    "anytime", "apo", "ay", "dmz", "erc", "ker", "kit", "mha", "nag", "num",
-    "par", "pig", "pin", "se", "tit", "wnd",
-]
+# real boundaries ("...they bought a kit. John...", "...in the 90s. Trump...").
+NOT_ABBREVIATIONS = "90s anytime apo ay dmz erc fyi gal ker kit mha nag num par pig pin se tit wnd".split()
 
 # Punkt's bit for "seen in lower case" (nltk.tokenize.punkt._ORTHO_LC: the
 # BEG_LC, MID_LC and UNK_LC flags, 1<<4 + 1<<5 + 1<<6).
@@ -121,8 +99,7 @@ def build_document(params: Any, train_files: list[Path]) -> dict[str, Any]:
     trained = sorted(set(params.abbrev_types) - set(NOT_ABBREVIATIONS) - set(curated))
     starters = sorted(word for word in params.sent_starters if _seen_in_lower_case(params, word))
     collocations = sorted(
-        {tuple(pair) for pair in params.collocations}
-        | {tuple(pair) for pair in CURATED_COLLOCATIONS}
+        {tuple(pair) for pair in params.collocations} | {tuple(pair) for pair in CURATED_COLLOCATIONS}
     )
     ortho = {word: flags for word, flags in sorted(params.ortho_context.items()) if flags}
     return {
@@ -157,12 +134,8 @@ def provenance(train_files: list[Path], params: Any, starters: list[str]) -> dic
         "training_files": len(train_files),
         "training_corpus_sha256": corpus_hash.hexdigest(),
         "nltk_version": importlib.metadata.version("nltk"),
-        "trained_abbreviations_rejected": sorted(
-            set(params.abbrev_types) & set(NOT_ABBREVIATIONS)
-        ),
-        "trained_sentence_starters_dropped_as_names": sorted(
-            set(params.sent_starters) - set(starters)
-        ),
+        "trained_abbreviations_rejected": sorted(set(params.abbrev_types) & set(NOT_ABBREVIATIONS)),
+        "trained_sentence_starters_dropped_as_names": sorted(set(params.sent_starters) - set(starters)),
     }
 
 

@@ -64,3 +64,18 @@ def toy_tagger(toy_model, rules):
     from rhetoric.tagger import Tagger
 
     return Tagger(toy_model, rules)
+
+
+@pytest.fixture(scope="session")
+def toy_model_dir(toy_model, tmp_path_factory, rules):
+    """The toy model saved as the library saves models, loadable by Tagger.load."""
+    import copy
+
+    from rhetoric import __version__
+    from rhetoric.tagger import _minor
+    from rhetoric.text import splitter_fingerprint
+
+    model = copy.copy(toy_model)
+    model.info = {"library_version": _minor(__version__), "rules_fingerprint": rules.fingerprint,
+                  "splitter_fingerprint": splitter_fingerprint(), "training": {"ptc_articles": ["1"]}}
+    return model.save(tmp_path_factory.mktemp("model"))
