@@ -60,6 +60,9 @@ OVERRIDE_MIN_FIRES = 30
 # a sentence-level cue needs; prefixes shorter than 4 letters match too much.
 MAX_REPEAT = 100
 MIN_PREFIX = 4
+# Distinct words whose lexicon entries are remembered: a large English
+# vocabulary (~10 MB of memory); beyond it, new words are resolved each time.
+RESOLVED_WORDS_LIMIT = 200_000
 
 # Word tokens: letters/digits joined by apostrophes or hyphens ("don't",
 # "so-called"), and hashtags. The separator classes are disjoint from the word
@@ -438,43 +441,68 @@ _Target = tuple[int, int]
 
 
 class _TermIndex:
-    """Terms of every rule, looked up by their first word (exact terms) or by
-    their first MIN_PREFIX letters (prefix terms)."""
+    """Terms of every rule, looked up by their first word. Prefix terms are
+    resolved once per distinct word and remembered, so a sentence costs two
+    set operations in C plus a dict lookup per word that starts a term."""
 
     def __init__(self) -> None:
         self.by_first: dict[str, list[tuple[tuple[str, ...], _Target]]] = {}
         self.by_stem: dict[str, list[tuple[str, _Target]]] = {}
+        self._entries: dict[str, tuple[tuple[tuple[str, ...], _Target], ...]] = {}
+        self._active: set[str] = set()  # words that start some term
+        self._seen: set[str] = set()  # words already resolved
 
     def add(self, term: str, target: _Target) -> None:
         if term.endswith("*"):
             prefix = term_words(term[:-1])[0]
             self.by_stem.setdefault(prefix[:MIN_PREFIX], []).append((prefix, target))
-            return
-        words = term_words(term)
-        self.by_first.setdefault(words[0], []).append((words[1:], target))
+        else:
+            words = term_words(term)
+            self.by_first.setdefault(words[0], []).append((words[1:], target))
+        self._entries.clear()
+        self._active.clear()
+        self._seen.clear()
 
-    def scan(self, text: str, tokens: Sequence[Token]) -> list[tuple[int, int, _Target]]:
+    def _resolve(self, words: Iterable[str]) -> dict[str, tuple[tuple[tuple[str, ...], _Target], ...]]:
+        """Entries of words not seen before; remembered while the memory is
+        below RESOLVED_WORDS_LIMIT (past it, they are resolved again each time)."""
+        fresh = {}
+        for word in words:
+            entries = list(self.by_first.get(word, ()))
+            entries.extend(((), target) for prefix, target in self.by_stem.get(word[:MIN_PREFIX], ())
+                           if word.startswith(prefix))
+            if entries:
+                fresh[word] = tuple(entries)
+        if len(self._seen) < RESOLVED_WORDS_LIMIT:
+            self._entries.update(fresh)
+            self._active.update(fresh)
+            self._seen.update(words)
+        return fresh
+
+    def scan(self, text: str, tokens: Sequence[Token], words: Sequence[str],
+             wordset: AbstractSet[str]) -> list[tuple[int, int, _Target]]:
         """(first token, last token + 1, target) for every term occurrence. The
         words of a multiword term must be separated by whitespace only, so
         "that is, that" is not "that is that"."""
+        unseen = wordset - self._seen
+        fresh = self._resolve(unseen) if unseen else {}
+        active = wordset & self._active
+        if fresh:
+            active |= fresh.keys()
         found: list[tuple[int, int, _Target]] = []
-        by_first, by_stem = self.by_first, self.by_stem
-        words = [t[2] for t in tokens]
+        if not active:
+            return found
         n = len(words)
         for i, word in enumerate(words):
-            entries = by_first.get(word)
-            if entries:
-                for rest, target in entries:
-                    j = i + 1 + len(rest)
-                    if not rest:
-                        found.append((i, j, target))
-                    elif j <= n and tuple(words[i + 1:j]) == rest and _spaced(text, tokens, i, j):
-                        found.append((i, j, target))
-            stems = by_stem.get(word[:MIN_PREFIX])
-            if stems:
-                for prefix, target in stems:
-                    if word.startswith(prefix):
-                        found.append((i, i + 1, target))
+            if word not in active:
+                continue
+            for rest, target in self._entries.get(word) or fresh[word]:
+                if not rest:
+                    found.append((i, i + 1, target))
+                    continue
+                j = i + 1 + len(rest)
+                if j <= n and tuple(words[i + 1:j]) == rest and _spaced(text, tokens, i, j):
+                    found.append((i, j, target))
         return found
 
 
@@ -550,8 +578,10 @@ class RuleSet:
         for number, (start, end) in enumerate(sentences):
             tokens = tokenize(text, start, end)
             tokens_per_sentence.append(tokens)
-            found = self._lexicon_hits(number, text, tokens)
-            found.extend(self._pattern_hits(number, text, start, end, tokens))
+            words = [t[2] for t in tokens]
+            wordset = set(words)
+            found = self._lexicon_hits(number, text, tokens, words, wordset)
+            found.extend(self._pattern_hits(number, text, start, end, wordset))
             hits.append(found)
         if self._document_rules:
             document = _Document(text, tokens_per_sentence, hits)
@@ -560,10 +590,11 @@ class RuleSet:
                     hits[hit.sentence].append(hit)
         return [sorted(set(found)) for found in hits]
 
-    def _lexicon_hits(self, number: int, text: str, tokens: list[Token]) -> list[Hit]:
+    def _lexicon_hits(self, number: int, text: str, tokens: list[Token], words: list[str],
+                      wordset: set[str]) -> list[Hit]:
         found: list[Hit] = []
         groups: dict[int, dict[int, tuple[int, int]]] = {}
-        for first, last, (index, group) in self._terms.scan(text, tokens):
+        for first, last, (index, group) in self._terms.scan(text, tokens, words, wordset):
             start, end = tokens[first][0], tokens[last - 1][1]
             if group < 0:
                 defn = self.definitions[index]
@@ -579,12 +610,10 @@ class RuleSet:
         return found
 
     def _pattern_hits(self, number: int, text: str, start: int, end: int,
-                      tokens: list[Token]) -> list[Hit]:
+                      wordset: set[str]) -> list[Hit]:
         triggered: set[int] = set(self._untriggered)
-        for _, _, word in tokens:
-            rules = self._word_triggers.get(word)
-            if rules:
-                triggered.update(rules)
+        for word in wordset & self._word_triggers.keys():
+            triggered.update(self._word_triggers[word])
         sentence = text[start:end]
         for char, rules in self._char_triggers.items():
             if char in sentence:

@@ -152,7 +152,7 @@ def _is_block_boundary(text: str, run_start: int, run_end: int) -> bool:
     if run_start == 0 or run_end == len(text):
         return True  # whitespace at an edge of the text: nothing to join
     breaks = text[run_start:run_end]
-    if len(_LINE_BREAK.findall(breaks)) >= 2:
+    if len(_LINE_BREAK.findall(breaks)) >= 2:  # two breaks make a blank line
         return True
     if any(char in _PARAGRAPH_SEPARATOR_CHARS for char in breaks):
         return True
@@ -196,9 +196,9 @@ def _sentences_in_block(text: str, block_start: int, block_end: int) -> Iterator
 
 def _joins_next(block: str, start: int, end: int, next_start: int) -> bool:
     """Whether Punkt's sentence block[start:end] goes on in the next one:
-    - it ends in ? or ! and the next starts in lower case: '"Why?" he
-      asked.' and 'They chanted "Lock her up!" and left.' (Punkt always
-      splits after ? and !);
+    - it ends in ? or ! and the next starts in lower case on the same line:
+      '"Why?" he asked.' and 'They chanted "Lock her up!" and left.' (Punkt
+      always splits after ? and !);
     - it ends in an ellipsis right after an opening quote or bracket
       ('He said: “… We will see.'), or is nothing but an ellipsis;
     - it is nothing but a list number or letter: "1. Label the enemy".
@@ -207,7 +207,7 @@ def _joins_next(block: str, start: int, end: int, next_start: int) -> bool:
         return True
     last = _skip_back(block, start, end, _CLOSING_CHARS)
     if last >= start and block[last] in "?!" and block[next_start].islower():
-        return True
+        return _LINE_BREAK.search(block, end, next_start) is None
     before_ellipsis = _skip_back(block, start, end, _ELLIPSIS_CHARS)
     if before_ellipsis == end - 1:
         return False
@@ -362,7 +362,8 @@ def _import_punkt_alone() -> types.ModuleType:
     ``nltk`` entry is taken out again, so that a later ``import nltk``
     anywhere in the process gets the real, complete package, and this module
     keeps a private copy of Punkt. Cost: about 35 ms instead of about 1.4 s
-    (python -X importtime, NLTK 3.10.4 on the project machine).
+    (python -X importtime, NLTK 3.10.4 on the project machine). A thread
+    that imports nltk during those 35 ms would get the stand-in.
     """
     spec = importlib.util.find_spec("nltk")
     if spec is None or not spec.submodule_search_locations:

@@ -9,7 +9,7 @@ abbreviations lose a hand-checked list of false ones, the trained sentence
 starters lose proper names, and a curated list of common English
 abbreviations is added. Only word types and their flags are written, never a
 sentence of the corpus. The output is deterministic: the same corpus and NLTK
-version give the same bytes (sorted keys and lists, no dates).
+version give the same bytes (sorted lists, a fixed key order, no dates).
 """
 
 from __future__ import annotations
@@ -134,6 +134,12 @@ def provenance(train_files: list[Path], params: Any, starters: list[str]) -> dic
         "training_files": len(train_files),
         "training_corpus_sha256": corpus_hash.hexdigest(),
         "nltk_version": importlib.metadata.version("nltk"),
+        "layout": (
+            "abbreviations: Punkt abbreviation types (lower case, no final period); "
+            "collocations: [word before the period, word after] pairs, numbers as ##number##; "
+            "sentence_starters: lower-case types; orthographic_context: type -> Punkt's "
+            "bit flags (nltk.tokenize.punkt._ORTHO_BEG_UC ... _ORTHO_UNK_LC)"
+        ),
         "trained_abbreviations_rejected": sorted(set(params.abbrev_types) & set(NOT_ABBREVIATIONS)),
         "trained_sentence_starters_dropped_as_names": sorted(set(params.sent_starters) - set(starters)),
     }
@@ -150,8 +156,9 @@ def summary(document: dict[str, Any]) -> str:
 
 
 def render(document: dict[str, Any]) -> str:
-    """Stable JSON: sorted keys, one orthographic entry per line for diffs."""
-    return json.dumps(document, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+    """Stable JSON, provenance first: every list and mapping is built sorted
+    (or in a fixed order), one entry per line for readable diffs."""
+    return json.dumps(document, ensure_ascii=False, indent=1) + "\n"
 
 
 if __name__ == "__main__":

@@ -85,7 +85,7 @@ NEWLINES_AND_HEADLINES: SentenceTable = [
     ("Title\u2029Body text.", ["Title", "Body text."]),
     ("Page one.\fPage two", ["Page one.", "Page two"]),
     ("Dear John,\n\tThanks for the letter.", ["Dear John,", "Thanks for the letter."]),
-    ("Did he?\nno idea", None),
+    ("WAKE UP PEOPLE!!!\nshare before they delete this", ["WAKE UP PEOPLE!!!", "share before they delete this"]),
 ]
 WHITESPACE_AND_EMPTY: SentenceTable = [
     ("", []),
@@ -172,11 +172,14 @@ TRICKY_PIECES = [
 def test_invariants_on_random_texts() -> None:
     generator = random.Random(20240611)  # a fixed seed: the same texts every run
     for _ in range(2000):  # enough to meet every piece next to every other
-        text = "".join(generator.choice(TRICKY_PIECES) for _ in range(generator.randint(0, 30)))
+        pieces = generator.randint(0, 30)  # up to a few sentences' worth
+        text = "".join(generator.choice(TRICKY_PIECES) for _ in range(pieces))
         assert_valid_spans(text, split_sentences(text))
 
 
 def test_one_long_paragraph_is_split_without_a_timeout() -> None:
+    # Stock NLTK 3.10 Punkt times out near 300,000 sentences in one paragraph;
+    # 20,000 keeps the test fast and still checks the whole paragraph is read.
     text = "This is sentence number one. " * 20_000
     assert len(split_sentences(text)) == 20_000
 
@@ -191,13 +194,23 @@ def test_fingerprint_is_stable_and_short() -> None:
     assert len(splitter_fingerprint()) == 16
 
 
-def test_importing_and_splitting_do_not_import_all_of_nltk() -> None:
+def run_python(code: str) -> str:
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO_ROOT)
+    return result.stdout.strip()
+
+
+def test_splitting_leaves_no_nltk_module_behind() -> None:
     code = (
         "import sys; from rhetoric.text import split_sentences; split_sentences('A b. C d.'); "
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('nltk', 'scipy', 'sklearn')))"
+        "print(sorted(name for name in sys.modules if name.split('.')[0] == 'nltk'))"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO_ROOT)
-    assert result.stdout.strip() == "[]"
+    assert run_python(code) == "[]"
+
+
+def test_same_spans_when_nltk_was_imported_first() -> None:
+    texts = [text for text, _ in SENTENCE_TABLES]
+    code = f"import nltk; from rhetoric.text import split_sentences; print([split_sentences(t) for t in {texts!r}])"
+    assert run_python(code) == str([split_sentences(text) for text in texts])
 
 
 # --- the measurement script -------------------------------------------------

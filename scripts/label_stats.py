@@ -1,0 +1,46 @@
+"""Figures of the project's appeal_to_history / us_vs_them data (data card):
+sentence and positive counts, and Cohen's kappa between the first labels and
+the independent second labels (labels/double_second.tsv).
+
+    PYTHONPATH=. python scripts/label_stats.py data/history_us_them
+"""
+import json
+import sys
+from pathlib import Path
+
+from rhetoric.devices import DEVICE_IDS
+from rhetoric.train import PROJECT_DEVICES, read_project_labels, written_documents
+
+
+def cohen_kappa(pairs: list[tuple[int, int]]) -> float:
+    n = len(pairs)
+    observed = sum(a == b for a, b in pairs) / n
+    pa, pb = sum(a for a, _ in pairs) / n, sum(b for _, b in pairs) / n
+    expected = pa * pb + (1 - pa) * (1 - pb)
+    return (observed - expected) / (1 - expected)
+
+
+def main(folder: str) -> None:
+    root = Path(folder)
+    first = read_project_labels(root)
+    second = {}
+    for line in (root / "labels" / "double_second.tsv").read_text(encoding="utf-8").splitlines()[1:]:
+        key, history, us_them = line.split("\t")
+        article, start, end = key.split(":")
+        second[(article, int(start), int(end))] = (int(history), int(us_them))
+    written = written_documents(root)
+    stats = {"ptc_sentences": len(first), "written_sentences": sum(len(d.sentences) for d in written),
+             "written_documents": len(written), "double_labelled": len(second), "devices": {}}
+    for j, device in enumerate(PROJECT_DEVICES):
+        col = [d.labels[:, DEVICE_IDS.index(device)] for d in written]
+        stats["devices"][device] = {
+            "ptc_positives": sum(v[j] for v in first.values()),
+            "written_positives": int(sum(c.sum() for c in col)),
+            "kappa": round(cohen_kappa([(first[k][j], second[k][j]) for k in second]), 3),
+            "agreement": round(sum(first[k][j] == second[k][j] for k in second) / len(second), 3),
+        }
+    print(json.dumps(stats, indent=1))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
