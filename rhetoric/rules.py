@@ -146,6 +146,32 @@ def tokenize(text: str, start: int = 0, end: int | None = None) -> list[Token]:
             for m in WORD_RE.finditer(piece)]
 
 
+class _Words:
+    """The normalised words of one sentence, found with one findall; their
+    offsets are computed only when asked for (most sentences need none)."""
+
+    __slots__ = ("start", "words", "_source", "_spans")
+
+    def __init__(self, text: str, start: int, end: int) -> None:
+        piece = text[start:end]
+        low = normalise(piece)
+        self.start = start
+        if len(low) == len(piece):
+            self._source = low
+            self.words: list[str] = WORD_RE.findall(low)
+        else:  # see tokenize()
+            self._source = piece
+            self.words = [normalise(w) for w in WORD_RE.findall(piece)]
+        self._spans: list[tuple[int, int]] | None = None
+
+    def spans(self) -> list[tuple[int, int]]:
+        """(start, end) of each word, offsets into the original text."""
+        if self._spans is None:
+            base = self.start
+            self._spans = [(base + m.start(), base + m.end()) for m in WORD_RE.finditer(self._source)]
+        return self._spans
+
+
 def term_words(term: str) -> tuple[str, ...]:
     """The normalised word tokens of a lexicon term."""
     return tuple(word for _, _, word in tokenize(term))
@@ -441,14 +467,17 @@ _Target = tuple[int, int]
 
 
 class _TermIndex:
-    """Terms of every rule, looked up by their first word. Prefix terms are
-    resolved once per distinct word and remembered, so a sentence costs two
-    set operations in C plus a dict lookup per word that starts a term."""
+    """Terms of every rule. Single words are resolved once per distinct word
+    (exact terms and prefix terms together) and remembered; multiword terms
+    are looked up by their first two words. A sentence costs two set
+    operations in C, then a dict lookup per word that starts a term."""
 
     def __init__(self) -> None:
-        self.by_first: dict[str, list[tuple[tuple[str, ...], _Target]]] = {}
+        self.singles: dict[str, list[_Target]] = {}
         self.by_stem: dict[str, list[tuple[str, _Target]]] = {}
-        self._entries: dict[str, tuple[tuple[tuple[str, ...], _Target], ...]] = {}
+        self.by_pair: dict[tuple[str, str], list[tuple[tuple[str, ...], _Target]]] = {}
+        self._entries: dict[str, tuple[_Target, ...]] = {}  # resolved single-word targets
+        self._starts: set[str] = set()  # first words of multiword terms
         self._active: set[str] = set()  # words that start some term
         self._seen: set[str] = set()  # words already resolved
 
@@ -458,29 +487,32 @@ class _TermIndex:
             self.by_stem.setdefault(prefix[:MIN_PREFIX], []).append((prefix, target))
         else:
             words = term_words(term)
-            self.by_first.setdefault(words[0], []).append((words[1:], target))
+            if len(words) == 1:
+                self.singles.setdefault(words[0], []).append(target)
+            else:
+                self.by_pair.setdefault((words[0], words[1]), []).append((words[2:], target))
+                self._starts.add(words[0])
         self._entries.clear()
-        self._active.clear()
+        self._active = set(self._starts)
         self._seen.clear()
 
-    def _resolve(self, words: Iterable[str]) -> dict[str, tuple[tuple[tuple[str, ...], _Target], ...]]:
-        """Entries of words not seen before; remembered while the memory is
-        below RESOLVED_WORDS_LIMIT (past it, they are resolved again each time)."""
+    def _resolve(self, words: Iterable[str]) -> dict[str, tuple[_Target, ...]]:
+        """Single-word targets of words not seen before; remembered while
+        fewer than RESOLVED_WORDS_LIMIT words are (past it, resolved each time)."""
         fresh = {}
         for word in words:
-            entries = list(self.by_first.get(word, ()))
-            entries.extend(((), target) for prefix, target in self.by_stem.get(word[:MIN_PREFIX], ())
+            targets = list(self.singles.get(word, ()))
+            targets.extend(target for prefix, target in self.by_stem.get(word[:MIN_PREFIX], ())
                            if word.startswith(prefix))
-            if entries:
-                fresh[word] = tuple(entries)
+            if targets:
+                fresh[word] = tuple(targets)
         if len(self._seen) < RESOLVED_WORDS_LIMIT:
             self._entries.update(fresh)
             self._active.update(fresh)
             self._seen.update(words)
         return fresh
 
-    def scan(self, text: str, tokens: Sequence[Token], words: Sequence[str],
-             wordset: AbstractSet[str]) -> list[tuple[int, int, _Target]]:
+    def scan(self, text: str, sentence: _Words, wordset: AbstractSet[str]) -> list[tuple[int, int, _Target]]:
         """(first token, last token + 1, target) for every term occurrence. The
         words of a multiword term must be separated by whitespace only, so
         "that is, that" is not "that is that"."""
@@ -492,23 +524,24 @@ class _TermIndex:
         found: list[tuple[int, int, _Target]] = []
         if not active:
             return found
+        words = sentence.words
         n = len(words)
         for i, word in enumerate(words):
             if word not in active:
                 continue
-            for rest, target in self._entries.get(word) or fresh[word]:
-                if not rest:
-                    found.append((i, i + 1, target))
-                    continue
-                j = i + 1 + len(rest)
-                if j <= n and tuple(words[i + 1:j]) == rest and _spaced(text, tokens, i, j):
-                    found.append((i, j, target))
+            for target in self._entries.get(word) or fresh.get(word, ()):
+                found.append((i, i + 1, target))
+            if i + 1 < n and word in self._starts:
+                for rest, target in self.by_pair.get((word, words[i + 1]), ()):
+                    j = i + 2 + len(rest)
+                    if j <= n and (not rest or tuple(words[i + 2:j]) == rest) and _spaced(text, sentence.spans(), i, j):
+                        found.append((i, j, target))
         return found
 
 
-def _spaced(text: str, tokens: Sequence[Token], first: int, last: int) -> bool:
-    """Whether tokens[first:last] are separated by whitespace only."""
-    return all(text[tokens[k - 1][1]:tokens[k][0]].isspace() for k in range(first + 1, last))
+def _spaced(text: str, spans: Sequence[tuple[int, int]], first: int, last: int) -> bool:
+    """Whether words first..last-1 are separated by whitespace only."""
+    return all(text[spans[k - 1][1]:spans[k][0]].isspace() for k in range(first + 1, last))
 
 
 class RuleSet:
@@ -574,28 +607,27 @@ class RuleSet:
         if not isinstance(text, str):
             raise TypeError(f"text must be str, not {type(text).__name__}")
         hits: list[list[Hit]] = []
-        tokens_per_sentence: list[list[Token]] = []
+        all_words: list[_Words] = []
         for number, (start, end) in enumerate(sentences):
-            tokens = tokenize(text, start, end)
-            tokens_per_sentence.append(tokens)
-            words = [t[2] for t in tokens]
-            wordset = set(words)
-            found = self._lexicon_hits(number, text, tokens, words, wordset)
+            sentence = _Words(text, start, end)
+            all_words.append(sentence)
+            wordset = set(sentence.words)
+            found = self._lexicon_hits(number, text, sentence, wordset)
             found.extend(self._pattern_hits(number, text, start, end, wordset))
             hits.append(found)
         if self._document_rules:
-            document = _Document(text, tokens_per_sentence, hits)
+            document = _Document(text, all_words, hits)
             for index in self._document_rules:
                 for hit in self._document_hits(index, document):
                     hits[hit.sentence].append(hit)
         return [sorted(set(found)) for found in hits]
 
-    def _lexicon_hits(self, number: int, text: str, tokens: list[Token], words: list[str],
-                      wordset: set[str]) -> list[Hit]:
+    def _lexicon_hits(self, number: int, text: str, sentence: _Words, wordset: set[str]) -> list[Hit]:
         found: list[Hit] = []
         groups: dict[int, dict[int, tuple[int, int]]] = {}
-        for first, last, (index, group) in self._terms.scan(text, tokens, words, wordset):
-            start, end = tokens[first][0], tokens[last - 1][1]
+        for first, last, (index, group) in self._terms.scan(text, sentence, wordset):
+            spans = sentence.spans()
+            start, end = spans[first][0], spans[last - 1][1]
             if group < 0:
                 defn = self.definitions[index]
                 found.append(Hit(number, start, end, defn.id, defn.device))
@@ -640,7 +672,7 @@ class _Document:
     sentence-level hits found so far."""
 
     text: str
-    tokens: list[list[Token]]
+    sentences: list[_Words]
     hits: list[list[Hit]]
 
 
@@ -654,15 +686,23 @@ def repeated_terms(document: _Document, params: Mapping[str, Any]) -> list[_Span
     stopwords = frozenset(params.get("stopwords", ()))
     size: int = params["ngram"]
     min_length: int = params["min_length"]
-    grams: list[tuple[int, int, int, tuple[str, ...]]] = []
-    for number, tokens in enumerate(document.tokens):
-        content = [len(w) >= min_length and w not in stopwords and w.isalpha() for _, _, w in tokens]
-        for i in range(len(tokens) - size + 1):
-            if all(content[i:i + size]):
-                gram = tuple(t[2] for t in tokens[i:i + size])
-                grams.append((number, tokens[i][0], tokens[i + size - 1][1], gram))
-    counts = Counter(g[3] for g in grams)
-    return [(number, s, e) for number, s, e, gram in grams if counts[gram] >= params["min_count"]]
+    vocabulary = {w for sentence in document.sentences for w in sentence.words}
+    content_words = {w for w in vocabulary if len(w) >= min_length and w.isalpha()} - stopwords
+    grams: list[tuple[int, int, tuple[str, ...]]] = []  # (sentence, first word, gram)
+    for number, sentence in enumerate(document.sentences):
+        words = sentence.words
+        run = 0  # content words ending at position i
+        for i, word in enumerate(words):
+            run = run + 1 if word in content_words else 0
+            if run >= size:
+                grams.append((number, i + 1 - size, tuple(words[i + 1 - size:i + 1])))
+    counts = Counter(g[2] for g in grams)
+    spans = []
+    for number, first, gram in grams:
+        if counts[gram] >= params["min_count"]:
+            offsets = document.sentences[number].spans()
+            spans.append((number, offsets[first][0], offsets[first + size - 1][1]))
+    return spans
 
 
 def repeated_hits(document: _Document, params: Mapping[str, Any]) -> list[_Span]:
@@ -683,11 +723,13 @@ def anaphora(document: _Document, params: Mapping[str, Any]) -> list[_Span]:
     `ngram` words (anaphora: "We will fight ... We will never ...")."""
     size: int = params["ngram"]
     spans: set[_Span] = set()
-    for number in range(1, len(document.tokens)):
-        before, current = document.tokens[number - 1][:size], document.tokens[number][:size]
-        if len(before) == size and [t[2] for t in before] == [t[2] for t in current]:
-            spans.add((number - 1, before[0][0], before[-1][1]))
-            spans.add((number, current[0][0], current[-1][1]))
+    sentences = document.sentences
+    for number in range(1, len(sentences)):
+        before, current = sentences[number - 1], sentences[number]
+        if len(before.words) >= size and before.words[:size] == current.words[:size]:
+            for index, sentence in ((number - 1, before), (number, current)):
+                offsets = sentence.spans()
+                spans.add((index, offsets[0][0], offsets[size - 1][1]))
     return sorted(spans)
 
 

@@ -9,8 +9,9 @@ so the gold boundaries are not given away by line breaks; paragraphs stay
 apart with a blank line. The splitter runs on that text and its sentence ends
 are compared with the gold ones: boundary precision, recall and F1.
 
-Two kinds of disagreement are gold artefacts rather than splitter errors, and
-are counted apart (they stay in the scores):
+Two kinds of disagreement are gold artefacts rather than splitter errors:
+they are counted apart, stay in the raw scores and are left out of the
+"without_gold_artefacts" scores:
 - "missed_hidden_line_break": a missed gold boundary after a line with no
   terminal punctuation that was joined with a space. NLTK never ends a
   sentence there, so the source text had a line break (headline, list item,
@@ -20,7 +21,7 @@ are counted apart (they stay in the scores):
 - "after_closing_curly_quote": a predicted boundary after '.”' (or ?” !” .’)
   that the gold lacks: the NLTK of 2019 that split PTC did not treat curly
   quotes as punctuation and so never split there, even between two sentences.
-Two more differences stay in every score. "after_ellipsis_character" counts
+Two more differences stay in every score, the adjusted ones included. "after_ellipsis_character" counts
 predicted boundaries after "…", where NLTK never splits and rhetoric.text may
 (most of them, read by hand, are real boundaries: "you resent it… Many fear").
 And NLTK makes a list number its own sentence ("2." | "Scrap the program"),
