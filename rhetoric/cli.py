@@ -1,4 +1,4 @@
-"""The `rhetoric` command: tag, devices, train, evaluate."""
+"""The `rhetoric` command: tag, report, devices, train, evaluate."""
 from __future__ import annotations
 
 import argparse
@@ -11,7 +11,7 @@ from typing import IO, Any
 
 from rhetoric.devices import DEVICES, get_device
 
-FORMATS = ("jsonl", "csv", "tsv")
+FORMATS = ("jsonl", "csv", "tsv", "brat")
 CSV_COLUMNS = ("id", "device", "start", "end", "score", "source", "sentence", "text", "error")
 
 
@@ -40,9 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     tag = sub.add_parser("tag", help="tag .txt files, folders, JSONL or stdin")
     tag.add_argument("paths", nargs="+", metavar="PATH", help=".txt, .jsonl, a folder, or - for stdin")
-    tag.add_argument("-o", "--output", help="output file (default: stdout)")
+    tag.add_argument("-o", "--output", help="output file (default: stdout); with --format brat, the output folder")
     tag.add_argument("--format", choices=FORMATS, default="jsonl",
-                     help="jsonl: a record per document; csv: a row per tag; tsv: PTC `id technique start end`")
+                     help="jsonl: a record per document; csv: a row per tag; tsv: PTC `id technique start end`; "
+                          "brat: <id>.txt/<id>.ann pairs and brat's .conf files in the folder -o names")
     tag.add_argument("--threshold", type=float, help="one probability cut-off for every device")
     tag.add_argument("--text-field", default="text", help="JSONL field holding the text (default: text)")
     tag.add_argument("--id-field", help="JSONL field holding the document id (default: file:line)")
@@ -51,6 +52,19 @@ def build_parser() -> argparse.ArgumentParser:
     tag.add_argument("--rules-only", action="store_true", help="tag with the rules alone")
     tag.add_argument("--jobs", type=int, default=1, help="worker processes (default: 1)")
     tag.set_defaults(run=run_tag)
+
+    report = sub.add_parser("report", help="one self-contained HTML page of tagged documents")
+    report.add_argument("paths", nargs="+", metavar="PATH", help=".txt, .jsonl, a folder, or - for stdin")
+    report.add_argument("-o", "--output", required=True, help="the HTML file to write (- for stdout)")
+    report.add_argument("--title", default="rhetoric report", help="the page title")
+    report.add_argument("--threshold", type=float, help="one probability cut-off for every device")
+    report.add_argument("--text-field", default="text", help="JSONL field holding the text (default: text)")
+    report.add_argument("--id-field", help="JSONL field holding the document id (default: file:line)")
+    report.add_argument("--encoding", default="utf-8", help="encoding of input files (default: utf-8)")
+    report.add_argument("--model", help="model folder (default: the shipped model)")
+    report.add_argument("--rules-only", action="store_true", help="tag with the rules alone")
+    report.add_argument("--jobs", type=int, default=1, help="worker processes (default: 1)")
+    report.set_defaults(run=run_report)
 
     devices = sub.add_parser("devices", help="list the devices")
     devices.add_argument("--json", action="store_true")
@@ -64,7 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(run=run_train)
 
     evaluate = sub.add_parser("evaluate", help="sentence-level P/R/F1 on PTC articles the model did not train on")
-    evaluate.add_argument("--ptc", required=True, help="PTC folder")
+    gold = evaluate.add_mutually_exclusive_group(required=True)
+    gold.add_argument("--ptc", help="PTC folder")
+    gold.add_argument("--brat", help="brat folder (<id>.txt/<id>.ann pairs, e.g. corrected `tag --format brat` output)")
     evaluate.add_argument("--project-data", help="also score appeal_to_history / us_vs_them on held-out labels")
     evaluate.add_argument("--model", help="model folder (default: the shipped model)")
     evaluate.add_argument("--threshold", type=float, help="one probability cut-off for every device")
@@ -76,25 +92,71 @@ def build_parser() -> argparse.ArgumentParser:
 # -- tag -------------------------------------------------------------------------------
 
 def run_tag(args: argparse.Namespace) -> int:
-    from rhetoric.corpus import iter_records
-    from rhetoric.tagger import Result, Tagger
+    from rhetoric.tagger import Tagger
 
+    brat = args.format == "brat"
+    if brat and not args.output:
+        raise ValueError("--format brat writes a folder of .txt/.ann pairs: name it with -o OUTDIR")
     tagger = Tagger.load(args.model, threshold=args.threshold, rules_only=args.rules_only)
-    records = iter_records(args.paths, args.text_field, args.id_field, args.encoding)
-    pairs = ((r.text if r.error is None else _Unreadable(r.error), r) for r in records)
     failed = total = 0
-    with _open_output(args.output) as out:
-        writer = _writer(args.format, out)
-        for result, record in tagger.tag_many(pairs, n_jobs=args.jobs, as_tuples=True, on_error="skip"):
+    with _open_output(None if brat else args.output) as out:
+        writer = _brat_writer(args.output) if brat else _writer(args.format, out)
+        for doc_id, result in _tagged(args, tagger):
             total += 1
-            if record.error is not None:
-                result = Result("", error=record.error)
             if result.error is not None:
                 failed += 1
-            writer(record.id, result)
+            writer(doc_id, result)
     if failed:
         print(f"rhetoric: {failed} of {total} records failed", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _tagged(args: argparse.Namespace, tagger: Any) -> Iterator[tuple[str, Any]]:
+    """(id, Result) for every input record, in input order; a record that could
+    not be read comes as a Result whose `error` says why."""
+    from rhetoric.corpus import iter_records
+    from rhetoric.tagger import Result
+
+    records = iter_records(args.paths, args.text_field, args.id_field, args.encoding)
+    pairs = ((r.text if r.error is None else _Unreadable(r.error), r) for r in records)
+    for result, record in tagger.tag_many(pairs, n_jobs=args.jobs, as_tuples=True, on_error="skip"):
+        yield record.id, (Result("", error=record.error) if record.error is not None else result)
+
+
+def _brat_writer(folder: str) -> Any:
+    from rhetoric.brat import BratWriter
+
+    return BratWriter(folder)
+
+
+# -- report ------------------------------------------------------------------------------
+
+def run_report(args: argparse.Namespace) -> int:
+    from rhetoric.report import to_html
+    from rhetoric.tagger import Tagger
+
+    tagger = Tagger.load(args.model, threshold=args.threshold, rules_only=args.rules_only)
+    ids, results = [], []
+    for doc_id, result in _tagged(args, tagger):
+        ids.append(doc_id)
+        results.append(result)
+    page = to_html(results, ids, title=args.title, subtitle=_tagged_by(args, tagger))
+    with _open_output(None if args.output == "-" else args.output) as out:
+        out.write(page)
+    failed = sum(r.error is not None for r in results)
+    if failed:
+        print(f"rhetoric: {failed} of {len(results)} records failed (listed in the report)", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _tagged_by(args: argparse.Namespace, tagger: Any) -> str:
+    """The report's subtitle: which tagger made the tags."""
+    if tagger.model is None:
+        how = "the rules alone (no model)"
+    else:
+        how = f"model {args.model}" if args.model else "the shipped model"
+    cut = f", one cut-off {args.threshold} for every device" if args.threshold is not None else ""
+    return f"Tagged by {how}{cut}."
 
 
 class _Unreadable:
@@ -181,6 +243,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from rhetoric.train import add_project_labels, ptc_documents
 
     tagger = Tagger.load(args.model, threshold=args.threshold)
+    if args.brat:
+        return _evaluate_brat(args, tagger)
     trained_on = set(tagger.model.info.get("training", {}).get("ptc_articles", [])) if tagger.model else set()
     docs = ptc_documents(args.ptc)
     skipped = sum(d.id in trained_on for d in docs)
@@ -199,6 +263,23 @@ def run_evaluate(args: argparse.Namespace) -> int:
     else:
         print(format_report(rep, f"{len(docs)} documents not seen in training "
                                  f"({skipped} articles skipped: the model trained on them)"))
+    return 0
+
+
+def _evaluate_brat(args: argparse.Namespace, tagger: Any) -> int:
+    """Gold from a brat folder, sentence units from the library's splitter."""
+    from rhetoric.brat import labelled_documents
+    from rhetoric.evaluate import evaluate_docs, format_report
+
+    if args.project_data:
+        raise ValueError("--project-data goes with --ptc, not --brat")
+    docs = labelled_documents(args.brat)
+    rep = evaluate_docs(tagger, docs)
+    rep["documents"] = len(docs)
+    if args.json:
+        print(json.dumps(rep, indent=1))
+    else:
+        print(format_report(rep, f"{len(docs)} brat documents in {args.brat}"))
     return 0
 
 

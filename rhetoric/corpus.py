@@ -6,6 +6,9 @@ device when one of its spans overlaps the sentence.
 """
 from __future__ import annotations
 
+import csv
+import glob
+import itertools
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -92,29 +95,94 @@ class Record:
     error: str | None = None
 
 
+# Files a folder contributes when it is given as input (recursively). Tables
+# (.csv/.tsv) are read only when named or matched by a glob: a PTC folder keeps
+# its gold labels in .tsv files that are not documents.
+FOLDER_SUFFIXES = (".txt", ".jsonl")
+TABLE_DELIMITERS = {".csv": ",", ".tsv": "\t"}
+# Cells that stand for a missing value rather than a text: pandas' default
+# `read_csv` NA strings (the common ones), compared lower-cased and stripped.
+MISSING_CELLS = frozenset({"", "nan", "na", "n/a", "null", "none", "#n/a", "<na>"})
+# csv's default field limit (131,072 characters) is shorter than many
+# documents; raise it to the largest C long on 64-bit platforms.
+CSV_FIELD_LIMIT = 2**63 - 1
+
+
 def iter_records(paths: Sequence[str], text_field: str = "text", id_field: str | None = None,
                  encoding: str = "utf-8") -> Iterator[Record]:
-    """Documents from .txt files, folders of them (recursive), JSONL files and
-    stdin ('-', read as JSONL when every line is a JSON object, else as one
-    text). A record that cannot be read becomes an error Record naming the
-    file, the line and the reason; the other records go on."""
+    """Documents from .txt files, folders of .txt/.jsonl files (recursive),
+    globs (expanded here, so a quoted glob works), JSONL files, CSV/TSV files
+    with a header row, and stdin ('-': JSONL when its first line is a JSON
+    object, else one text). A record that cannot be read becomes an error
+    Record naming the file, the line and the reason; the other records go on.
+    Lazy: a file is opened when its records are asked for."""
     for arg in paths:
         if arg == "-":
             yield from _stdin_records(text_field, id_field)
             continue
-        path = Path(arg)
-        if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.suffix in (".txt", ".jsonl") and p.is_file())
-        elif path.exists():
-            files = [path]
-        else:
-            yield Record(arg, None, f"{arg}: no such file or directory")
-            continue
+        files, problem = input_files(arg)
+        if problem is not None:
+            yield Record(arg, None, problem)
+        for file in files:
+            yield from _file_records(file, text_field, id_field, encoding)
+
+
+def input_files(arg: str) -> tuple[list[Path], str | None]:
+    """The files one PATH argument names (a file, a folder, or a glob), sorted,
+    or the reason it names none."""
+    path = Path(arg)
+    if path.is_dir():
+        return sorted(p for p in path.rglob("*") if p.suffix in FOLDER_SUFFIXES and p.is_file()), None
+    if path.exists():
+        return [path], None
+    if glob.has_magic(arg):
+        matches = sorted(glob.glob(arg, recursive=True))
+        files = [f for match in matches for f in input_files(match)[0]]
+        return files, None if files else f"{arg}: no files match"
+    return [], f"{arg}: no such file or directory"
+
+
+def estimate_records(paths: Sequence[str]) -> int | None:
+    """About how many records `iter_records(paths)` yields, counted cheaply
+    (files, and lines of JSONL/CSV/TSV files, without parsing them); None when
+    stdin is among the inputs. For progress bars: blank lines and CSV cells
+    spanning lines make it an estimate."""
+    if "-" in paths:
+        return None
+    total = 0
+    for arg in paths:
+        files, problem = input_files(arg)
+        total += problem is not None
         for file in files:
             if file.suffix == ".jsonl":
-                yield from _jsonl_records(file, text_field, id_field, encoding)
+                total += _count_lines(file)
+            elif file.suffix in TABLE_DELIMITERS:
+                total += max(_count_lines(file) - 1, 0)  # less the header row
             else:
-                yield _text_record(file, encoding)
+                total += 1
+    return total
+
+
+def _count_lines(path: Path) -> int:
+    """Lines in a file, a last line without a newline included."""
+    count, last = 0, b"\n"
+    try:
+        with open(path, "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):  # 1 MiB reads
+                count += chunk.count(b"\n")
+                last = chunk[-1:]
+    except OSError:
+        return 1
+    return count + (last != b"\n")
+
+
+def _file_records(file: Path, text_field: str, id_field: str | None, encoding: str) -> Iterator[Record]:
+    if file.suffix == ".jsonl":
+        yield from _jsonl_records(file, text_field, id_field, encoding)
+    elif file.suffix in TABLE_DELIMITERS:
+        yield from _table_records(file, TABLE_DELIMITERS[file.suffix], text_field, id_field, encoding)
+    else:
+        yield _text_record(file, encoding)
 
 
 def _text_record(path: Path, encoding: str) -> Record:
@@ -164,14 +232,67 @@ def _json_record(line: str, where: str, text_field: str, id_field: str | None) -
     return Record(rec_id, text)
 
 
+def _table_records(path: Path, delimiter: str, text_field: str, id_field: str | None,
+                   encoding: str) -> Iterator[Record]:
+    """A record per row of a CSV/TSV file whose first row names the columns;
+    a row's id is `file:line` (the line it starts on) unless `id_field` names
+    a column. An empty or NaN-like text cell is an error record."""
+    csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
+    try:
+        handle = open(path, encoding=encoding, errors="strict", newline="")
+    except OSError as err:
+        yield Record(str(path), None, f"{path}: cannot read ({err.strerror})")
+        return
+    with handle:
+        reader = csv.reader(handle, delimiter=delimiter)
+        where = f"{path}:1"
+        try:
+            header = next(reader, None)
+            if header is None:
+                return
+            columns: dict[str, int] = {}
+            for i, name in enumerate(header):
+                columns.setdefault(name, i)  # the first of duplicate names
+            line = reader.line_num + 1
+            for row in reader:
+                where, line = f"{path}:{line}", reader.line_num + 1
+                if row:  # csv gives [] for a blank line
+                    yield _table_record(row, columns, where, text_field, id_field)
+        except UnicodeDecodeError as err:
+            yield Record(where, None, f"{where}: not valid {encoding} ({err.reason}); the rest of the file is skipped")
+        except csv.Error as err:
+            yield Record(where, None, f"{where}: unreadable CSV ({err}); the rest of the file is skipped")
+
+
+def _table_record(row: list[str], columns: dict[str, int], where: str, text_field: str,
+                  id_field: str | None) -> Record:
+    id_col = columns.get(id_field) if id_field else None
+    rec_id = row[id_col] if id_col is not None and id_col < len(row) and row[id_col] else where
+    text_col = columns.get(text_field)
+    if text_col is None:
+        return Record(rec_id, None, f"{where}: no column {text_field!r} (columns: {', '.join(columns)})")
+    if text_col >= len(row):
+        return Record(rec_id, None, f"{where}: the row has no cell for column {text_field!r}")
+    text = row[text_col]
+    if text.strip().lower() in MISSING_CELLS:
+        what = "empty" if not text.strip() else f"{text.strip()!r}, a missing value"
+        return Record(rec_id, None, f"{where}: column {text_field!r} is {what}, not a text")
+    return Record(rec_id, text)
+
+
 def _stdin_records(text_field: str, id_field: str | None) -> Iterator[Record]:
+    """Streamed: JSONL when the first non-blank line starts with '{', else the
+    whole of stdin as one text."""
     import sys
 
-    data = sys.stdin.read()
-    lines = [ln for ln in data.splitlines() if ln.strip()]
-    if lines and all(ln.lstrip().startswith("{") for ln in lines):
-        for lineno, line in enumerate(data.splitlines(), 1):
-            if line.strip():
-                yield _json_record(line, f"<stdin>:{lineno}", text_field, id_field)
-    else:
-        yield Record("<stdin>", data)
+    head: list[str] = []
+    for line in sys.stdin:
+        head.append(line)
+        if line.strip():
+            break
+    if not head or not head[-1].lstrip().startswith("{"):
+        yield Record("<stdin>", "".join(head) + sys.stdin.read())
+        return
+    for lineno, line in enumerate(itertools.chain(head, sys.stdin), 1):
+        if line.strip():
+            yield _json_record(line, f"<stdin>:{lineno}", text_field, id_field)

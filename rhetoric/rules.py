@@ -21,10 +21,17 @@ Rule kinds and the fields they use:
   to the last marker). Regexes are restricted so that matching stays linear:
   every repeat is bounded (``{0,80}``, never ``*``, ``+`` or ``{n,}``), no
   repeat is nested inside a quantified group, no back-references.
-* ``document`` -- needs the whole document: ``method`` ``"repeated_terms"``
-  hits every occurrence of a content word or word pair (``params``:
-  ``min_count``, ``min_length``, ``ngram``, ``stopwords``) repeated in the
-  document.
+* ``document`` -- needs the whole document; ``method`` names one of
+  DOCUMENT_METHOD_FUNCTIONS: ``repeated_terms`` (every occurrence of a content
+  n-gram repeated ``min_count`` times; ``params``: ``ngram``, ``min_count``,
+  ``min_length``, ``stopwords``), ``repeated_hits`` (hits of the listed
+  ``rules`` whose words recur ``min_count`` times) and ``anaphora``
+  (consecutive sentences opening with the same ``ngram`` words).
+
+Every rule carries examples written for it (``match`` / ``no_match``), which
+tests/test_rules.py checks. Matching is linear in the text: one findall per
+sentence, set operations and dict lookups for terms, and regexes restricted
+as above that run only on sentences holding one of their trigger words.
 
 Weights come from ``precision.json`` beside the rule files, written by
 ``scripts/measure_rules.py`` (see :func:`measure_precision`).
@@ -40,11 +47,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from importlib import resources
-from importlib.abc import Traversable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rhetoric.devices import DEVICE_IDS
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
 
 RULE_KINDS = ("lexicon", "pattern", "document")
 PRECISION_FILE = "precision.json"
@@ -803,7 +812,7 @@ def measure(ruleset: RuleSet, docs: Iterable[LabelledSentences],
                                               ("labelled", "carrying", "fired", "caught")}
     for doc in docs:
         matched = ruleset.match(doc.text, doc.sentences)
-        for hits, positive, known in zip(matched, doc.positive, doc.known):
+        for hits, positive, known in zip(matched, doc.positive, doc.known, strict=True):
             device_counts["labelled"].update(known)
             device_counts["carrying"].update(set(positive) & set(known))
             fired_devices = {h.device for h in hits} & set(known)

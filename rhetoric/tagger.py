@@ -5,8 +5,9 @@ fires in a sentence, and with what span, score and source.
 from __future__ import annotations
 
 import itertools
+import signal
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -120,57 +121,45 @@ class Tagger:
         batch. With `as_tuples`, items are (text, context) and come back as
         (Result, context). `on_error="skip"` turns a bad item into a Result whose
         `error` says what went wrong, so output stays aligned with input.
-        `n_jobs` > 1 tags batches in worker processes that load the model once."""
+        `n_jobs` > 1 tags batches in worker processes that load the model once;
+        at most `IN_FLIGHT_PER_WORKER * n_jobs` batches are out at a time, so
+        memory stays flat however long the stream, and closing the generator
+        (or Ctrl-C) stops the workers."""
         if on_error not in ("raise", "skip"):
             raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
         if batch_size < 1 or n_jobs < 1:
             raise ValueError("batch_size and n_jobs must be at least 1")
         items = iter(texts)
         batches = iter(lambda: list(itertools.islice(items, batch_size)), [])
-        for batch in self._map_batches(batches, n_jobs, as_tuples, on_error):
-            yield from batch
-
-    def _map_batches(self, batches: Iterator[list[Any]], n_jobs: int, as_tuples: bool,
-                     on_error: str) -> Iterator[list[Any]]:
-        def split(batch: list[Any]) -> tuple[list[Any], list[Any]]:
-            if not as_tuples:
-                return batch, [None] * len(batch)
-            return [item[0] for item in batch], [item[1] for item in batch]
-
-        def join(results: list[Result], contexts: list[Any]) -> list[Any]:
-            return list(zip(results, contexts)) if as_tuples else results
-
         if n_jobs == 1:
+            tagged = (_join(self._tag_checked(_texts_of(b, as_tuples), on_error), b, as_tuples) for b in batches)
+        else:
+            tagged = self._tag_in_workers(batches, n_jobs, as_tuples, on_error)
+        for results in tagged:
+            yield from results
+
+    def _tag_in_workers(self, batches: Iterator[list[Any]], n_jobs: int, as_tuples: bool,
+                        on_error: str) -> Iterator[list[Any]]:
+        """Batches tagged in worker processes. Only checked `str` texts travel to
+        the workers (contexts stay here); results come back compact."""
+        def payloads() -> Iterator[tuple[list[str], tuple[list[Any], list[Any], dict[int, str]]]]:
             for batch in batches:
-                texts, contexts = split(batch)
-                yield join(self._tag_checked(texts, on_error), contexts)
-            return
-        with ProcessPoolExecutor(n_jobs, initializer=_init_worker, initargs=(self,)) as pool:
-            # Keep a bounded number of batches in flight: lazy and memory-flat.
-            pending: deque[tuple[Future[list[Any]], list[Any], list[Any]]] = deque()
-            for batch in itertools.chain(batches, [None]):
-                if batch is not None:
-                    texts, contexts = split(batch)
-                    pending.append((pool.submit(_work, texts, on_error), texts, contexts))
-                while pending and (batch is None or len(pending) > 2 * n_jobs):
-                    future, texts, contexts = pending.popleft()
-                    yield join([_result_from_compact(t, c) for t, c in zip(texts, future.result())],
-                               contexts)
+                texts = _texts_of(batch, as_tuples)
+                good, errors = _check_all(texts, on_error)
+                yield good, (batch, texts, errors)
+
+        for (batch, texts, errors), compacts in map_in_workers(self, _tag_compact, payloads(), n_jobs):
+            good = [t for i, t in enumerate(texts) if i not in errors]
+            rebuilt = iter(_result_from_compact(text, c) for text, c in zip(good, compacts, strict=True))
+            results = [_error_result(texts[i], errors[i]) if i in errors else next(rebuilt)
+                       for i in range(len(texts))]
+            yield _join(results, batch, as_tuples)
 
     def _tag_checked(self, texts: list[Any], on_error: str) -> list[Result]:
         """Tag a batch; bad items raise, or become error Results with on_error='skip'."""
-        errors: dict[int, str] = {}
-        good: list[str] = []
-        for i, text in enumerate(texts):
-            try:
-                good.append(check_text(text))
-            except TypeError as err:
-                if on_error == "raise":
-                    raise
-                errors[i] = str(err)
+        good, errors = _check_all(texts, on_error)
         tagged = iter(self._tag_batch(good))
-        return [Result(text if isinstance(text, str) else "", error=errors[i]) if i in errors
-                else next(tagged) for i, text in enumerate(texts)]
+        return [_error_result(text, errors[i]) if i in errors else next(tagged) for i, text in enumerate(texts)]
 
     def tag_sentences(self, docs: Sequence[tuple[str, Sequence[tuple[int, int]]]]) -> list[Result]:
         """Tag documents whose sentence spans are already known (e.g. a corpus's
@@ -268,38 +257,119 @@ def _minor(version: str) -> str:
     return ".".join(version.split(".")[:2])
 
 
-# -- worker processes ---------------------------------------------------------
-# Workers receive the tagger once (initializer) and send back plain tuples:
+# -- batches and worker processes ----------------------------------------------
+# Workers receive the tagger once (initializer; with the default fork start
+# method it is inherited, not even pickled) and send back plain tuples:
 # cheaper to pickle than Result objects, and the parent has the texts anyway.
+
+# Batches out per worker: one being tagged and one queued, so a worker never
+# waits for the parent; more would only hold more text in memory.
+IN_FLIGHT_PER_WORKER = 2
 
 _WORKER_TAGGER: Tagger | None = None
 
 
+def _texts_of(batch: list[Any], as_tuples: bool) -> list[Any]:
+    return [item[0] for item in batch] if as_tuples else batch
+
+
+def _join(results: list[Result], batch: list[Any], as_tuples: bool) -> list[Any]:
+    return [(result, item[1]) for result, item in zip(results, batch, strict=True)] if as_tuples else results
+
+
+def _check_all(texts: list[Any], on_error: str) -> tuple[list[str], dict[int, str]]:
+    """The texts that are `str`, and the reason each other item was refused
+    (keyed by position); with on_error='raise' the first refusal raises."""
+    good: list[str] = []
+    errors: dict[int, str] = {}
+    for i, text in enumerate(texts):
+        try:
+            good.append(check_text(text))
+        except TypeError as err:
+            if on_error == "raise":
+                raise
+            errors[i] = str(err)
+    return good, errors
+
+
+def _error_result(text: Any, error: str) -> Result:
+    return Result(text if isinstance(text, str) else "", error=error)
+
+
+def map_in_workers(tagger: Tagger, work: Callable[[Tagger, Any], Any], jobs: Iterable[tuple[Any, Any]],
+                   n_jobs: int) -> Iterator[tuple[Any, Any]]:
+    """For each `(payload, keep)` of `jobs`, in order, yield `(keep, work(tagger,
+    payload))`, computed in `n_jobs` worker processes (in this process when
+    n_jobs is 1). `work` must be a module-level function (it is pickled);
+    `keep` never leaves this process. Lazy and bounded: a job is read only when
+    a worker has room for it. Closing the generator, an exception or Ctrl-C
+    terminates the workers at once; a normal end lets them exit."""
+    if n_jobs == 1:
+        for payload, keep in jobs:
+            yield keep, work(tagger, payload)
+        return
+    pool = ProcessPoolExecutor(n_jobs, initializer=_init_worker, initargs=(tagger,))
+    pending: deque[tuple[Future[Any], Any]] = deque()
+    finished = False
+    try:
+        for payload, keep in jobs:
+            pending.append((pool.submit(_run_in_worker, work, payload), keep))
+            if len(pending) >= IN_FLIGHT_PER_WORKER * n_jobs:
+                future, kept = pending.popleft()
+                yield kept, future.result()
+        while pending:
+            future, kept = pending.popleft()
+            yield kept, future.result()
+        finished = True
+    finally:
+        _stop_pool(pool, graceful=finished)
+
+
+def _stop_pool(pool: ProcessPoolExecutor, graceful: bool) -> None:
+    """Let idle workers exit, or (after an error, Ctrl-C or generator close)
+    terminate them without waiting for the batches they are tagging."""
+    if not graceful:
+        # ProcessPoolExecutor has no public terminate before Python 3.14
+        # (terminate_workers); its `_processes` map is the documented-by-use way.
+        terminate = getattr(pool, "terminate_workers", None)
+        if terminate is not None:
+            terminate()
+        else:
+            for process in list((getattr(pool, "_processes", None) or {}).values()):
+                process.terminate()
+    pool.shutdown(wait=True, cancel_futures=not graceful)
+
+
 def _init_worker(tagger: Tagger) -> None:
     global _WORKER_TAGGER
+    # Ctrl-C reaches the whole process group: the parent handles it and
+    # terminates the workers, so they must not die first with a traceback each.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _WORKER_TAGGER = tagger
 
 
-def _work(texts: list[Any], on_error: str) -> list[Any]:
-    assert _WORKER_TAGGER is not None
-    return [_compact(r) for r in _WORKER_TAGGER._tag_checked(texts, on_error)]
+def _run_in_worker(work: Callable[[Tagger, Any], Any], payload: Any) -> Any:
+    assert _WORKER_TAGGER is not None, "worker started without a tagger"
+    return work(_WORKER_TAGGER, payload)
+
+
+def _tag_compact(tagger: Tagger, texts: list[str]) -> list[tuple[Any, ...]]:
+    return [_compact(r) for r in tagger._tag_batch(texts)]
 
 
 def _compact(result: Result) -> tuple[Any, ...]:
     tags = tuple((t.device, t.start, t.end, t.score, t.source, t.sentence,
                   tuple((h.sentence, h.start, h.end, h.rule_id, h.device) for h in t.evidence.hits),
                   t.evidence.features) for t in result.tags)
-    return result.sentences, tags, result.error
+    return result.sentences, tags
 
 
-def _result_from_compact(text: Any, compact: tuple[Any, ...]) -> Result:
-    sentences, tags, error = compact
-    if error is not None:
-        return Result(text if isinstance(text, str) else "", error=error)
+def _result_from_compact(text: str, compact: tuple[Any, ...]) -> Result:
+    sentences, tags = compact
     return Result(text, sentences, tuple(
         Tag(device, start, end, text[start:end], score, source, sentence,
             Evidence(tuple(Hit(*h) for h in hits), features))
         for device, start, end, score, source, sentence, hits, features in tags))
 
 
-__all__ = ["Evidence", "ModelError", "Result", "Tag", "Tagger", "check_text"]
+__all__ = ["Evidence", "ModelError", "Result", "Tag", "Tagger", "check_text", "map_in_workers"]

@@ -1,6 +1,6 @@
 """Measure every rule's sentence-level precision and write the weights file.
 
-    PYTHONPATH=. python scripts/measure_rules.py --ptc ../shared/data/ptc/train \\
+    PYTHONPATH=. python scripts/measure_rules.py --ptc ../shared/data/ptc \\
         --project data/history_us_them --out rhetoric/lexicons/precision.json
 
 PTC articles (less the held-out ones) measure the rules of the 18 PTC devices:
@@ -25,9 +25,9 @@ from pathlib import Path
 from rhetoric.corpus import Document, read_ptc, sentence_labels
 from rhetoric.devices import DEVICE_IDS, PTC_DEVICE_IDS
 from rhetoric.rules import (
+    DeviceStats,
     LabelledSentences,
     RuleSet,
-    DeviceStats,
     RuleStats,
     is_override,
     measure,
@@ -35,9 +35,9 @@ from rhetoric.rules import (
 )
 
 PROJECT_DEVICES = ("appeal_to_history", "us_vs_them")
-# The articles kept aside for the final evaluation (scripts/make_ptc_split.py):
-# never used to weigh or prune rules.
-DEFAULT_HOLDOUT = Path("data/splits/ptc_holdout.txt")
+# The documents kept aside for the final evaluation (rhetoric/data/holdout.txt,
+# made by scripts/make_holdout.py): never used to weigh or prune rules.
+DEFAULT_HOLDOUT = Path(__file__).resolve().parent.parent / "rhetoric" / "data" / "holdout.txt"
 
 
 def read_ids(path: Path) -> set[str]:
@@ -96,15 +96,14 @@ def crossfit_mined(ruleset: RuleSet, docs: Sequence[Document]) -> dict[str, Rule
 def project_samples(project_dir: Path, ptc_dir: Path, exclude: set[str]) -> list[LabelledSentences]:
     """The project's labels: the PTC lines of its sample (only those lines, in
     their article) and its written documents; labelled for its two devices."""
-    from rhetoric.train import DEVICE_IDS as TRAIN_DEVICE_IDS
     from rhetoric.train import read_project_labels, written_documents
 
     known = frozenset(PROJECT_DEVICES)
     by_article: dict[str, list[tuple[int, int, set[str]]]] = {}
     for (article, start, end), flags in read_project_labels(project_dir).items():
         if article not in exclude:
-            positive = {d for d, flag in zip(PROJECT_DEVICES, flags) if flag == 1}
-            by_article.setdefault(article, []).append((start, end, positive))
+            carried = {d for d, flag in zip(PROJECT_DEVICES, flags, strict=True) if flag == 1}
+            by_article.setdefault(article, []).append((start, end, carried))
     samples = []
     for article, rows in sorted(by_article.items()):
         paths = list(ptc_dir.rglob(f"article{article}.txt"))
@@ -115,8 +114,10 @@ def project_samples(project_dir: Path, ptc_dir: Path, exclude: set[str]) -> list
         samples.append(LabelledSentences(text, [(s, e) for s, e, _ in rows],
                                          [p for _, _, p in rows], [known] * len(rows)))
     for doc in written_documents(project_dir):
-        positive = [{TRAIN_DEVICE_IDS[j] for j in range(len(row)) if row[j] == 1} & known
-                    for row in doc.labels]
+        if doc.id in exclude:  # held-out written documents
+            continue
+        # a row of the label matrix has one column per DEVICE_IDS entry: 1, 0 or -1 (unknown)
+        positive = [{DEVICE_IDS[j] for j, flag in enumerate(row) if flag == 1} & known for row in doc.labels]
         samples.append(LabelledSentences(doc.text, doc.sentences, positive, [known] * len(positive)))
     return samples
 

@@ -110,7 +110,8 @@ def count_terms(docs: Sequence[Document], device: str) -> dict[str, TermCounts]:
 
 def covered_terms(ruleset: RuleSet, device: str) -> tuple[set[str], tuple[str, ...]]:
     """Terms and prefixes the device's other (non-mined) rules already have."""
-    covered, prefixes = set(), []
+    covered: set[str] = set()
+    prefixes: list[str] = []
     for defn in ruleset.definitions:
         if defn.device == device and not defn.id.endswith(".mined"):
             covered.update(" ".join(term_words(t)) for t in defn.terms if not t.endswith("*"))
@@ -169,7 +170,7 @@ def audit(ruleset: RuleSet, docs: Sequence[Document], min_fires: int) -> list[tu
         sentences_total += len(sentences)
         for gold in labels:
             carrying.update(gold)
-        for hits, gold in zip(ruleset.match(doc.text, sentences), labels):
+        for hits, gold in zip(ruleset.match(doc.text, sentences), labels, strict=True):
             for key, device in {((h.rule_id, doc.text[h.start:h.end].lower()), h.device) for h in hits}:
                 fires[key] += 1
                 correct[key] += device in gold
