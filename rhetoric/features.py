@@ -51,7 +51,7 @@ class WordNgrams:
     name = "word"
 
     def __init__(self, ngram_range: tuple[int, int] = (1, 2), min_df: int = 2,
-                 max_features: int | None = 100_000) -> None:
+                 max_features: int | None = None) -> None:
         self.ngram_range = tuple(ngram_range)
         self.min_df = min_df
         self.max_features = max_features
@@ -73,6 +73,14 @@ class WordNgrams:
 
     def feature_names(self) -> list[str]:
         return [f"word:{t}" for t in self.vectorizer_.get_feature_names_out()]
+
+    def content_mask(self) -> np.ndarray:
+        """True for the n-grams with at least one word outside sklearn's English
+        stop-word list."""
+        from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+        terms = self.vectorizer_.get_feature_names_out()
+        return np.array([not all(w in ENGLISH_STOP_WORDS for w in t.split()) for t in terms], dtype=bool)
 
     def params(self) -> dict[str, Any]:
         return {"ngram_range": list(self.ngram_range), "min_df": self.min_df,
@@ -200,6 +208,19 @@ class FeatureSpace:
 
     def feature_names(self) -> list[str]:
         return [n for b in self.blocks for n in b.feature_names()]
+
+    def content_terms(self, X: sp.csr_matrix) -> sp.csr_matrix:
+        """The columns of X that are word n-grams with a content word in them
+        (not only stop words): what the repetition cues count."""
+        if not hasattr(self, "_content_columns"):
+            start, columns = 0, np.zeros(0, dtype=np.int64)
+            for block in self.blocks:
+                width = len(block.feature_names())
+                if isinstance(block, WordNgrams):
+                    columns = start + np.flatnonzero(block.content_mask())
+                start += width
+            self._content_columns = columns
+        return X[:, self._content_columns]
 
     def to_saved(self) -> tuple[list[dict[str, Any]], Arrays]:
         """JSON-able block descriptions and the arrays, keyed '<block>.<name>'."""

@@ -33,12 +33,49 @@ class ModelError(RuntimeError):
 
 
 @dataclass
+class Stage2:
+    """Per output column j (the devices, then 'any'): the standardisation and the
+    logistic regression over that column's context design (rhetoric.context)."""
+
+    mean: list[np.ndarray]
+    scale: list[np.ndarray]
+    coef: list[np.ndarray]
+    intercept: np.ndarray
+
+    def predict_proba(self, designs: list[np.ndarray]) -> np.ndarray:
+        z = np.column_stack([((Z - m) / s) @ w for Z, m, s, w in zip(designs, self.mean, self.scale, self.coef)])
+        return _sigmoid(z + self.intercept)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        out = {"stage2.intercept": np.asarray(self.intercept, dtype=np.float64)}
+        for j, (m, s, w) in enumerate(zip(self.mean, self.scale, self.coef)):
+            out.update({f"stage2.mean.{j}": m, f"stage2.scale.{j}": s, f"stage2.coef.{j}": w})
+        return out
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> Stage2:
+        k = len(arrays["stage2.intercept"])
+        return cls([arrays[f"stage2.mean.{j}"] for j in range(k)], [arrays[f"stage2.scale.{j}"] for j in range(k)],
+                   [arrays[f"stage2.coef.{j}"] for j in range(k)], arrays["stage2.intercept"])
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    proba: np.ndarray = 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))  # clip: exp overflow guard
+    return proba
+
+
+@dataclass
 class Model:
+    """Stage 1: one linear model per output column (the devices, then 'any
+    technique') over the feature space. Stage 2 (optional): the same columns
+    decided again with the sentence's document context (rhetoric.context)."""
+
     features: FeatureSpace
     devices: list[str]
-    coef: np.ndarray        # (n_devices, n_features)
-    intercept: np.ndarray   # (n_devices,)
-    thresholds: np.ndarray  # (n_devices,) probability at which each device fires
+    coef: np.ndarray        # (n_devices + 1, n_features): stage 1, last row = any technique
+    intercept: np.ndarray   # (n_devices + 1,)
+    thresholds: np.ndarray  # (n_devices + 1,) probability at which each column fires
+    stage2: Stage2 | None = None
     info: dict[str, Any] = field(default_factory=dict)  # provenance, metrics, fingerprints
 
     def __post_init__(self) -> None:
@@ -48,14 +85,29 @@ class Model:
         self.intercept = np.asarray(self.intercept, dtype=np.float64)
         self.thresholds = np.asarray(self.thresholds, dtype=np.float64)
 
-    def decision_function(self, X: sp.csr_matrix) -> np.ndarray:
-        return np.asarray(X @ self.coef.T) + self.intercept
+    @property
+    def any_index(self) -> int:
+        """The column of 'any technique' in probabilities and thresholds."""
+        return len(self.devices)
 
-    def predict_proba(self, X: sp.csr_matrix) -> np.ndarray:
-        """P(device in sentence), one column per device: the logistic link of each
-        device's binary logistic regression, computed for the whole batch at once."""
-        z = self.decision_function(X)
-        return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))  # clip: exp overflow guard
+    def decision_function(self, X: sp.csr_matrix) -> np.ndarray:
+        """Stage-1 decision values, one column per device and 'any'."""
+        scores: np.ndarray = np.asarray(X @ self.coef.T) + self.intercept
+        return scores
+
+    def predict_proba(self, X: sp.csr_matrix, docs: Sequence[Any]) -> np.ndarray:
+        """P(device in sentence) for a batch of documents (their sentences are the
+        rows of X, in order): one column per device, then 'any technique'.
+        Computed for the whole batch at once."""
+        scores = self.decision_function(X)
+        if self.stage2 is None:
+            return _sigmoid(scores)
+        from rhetoric.context import design, shared_cues
+
+        shared = shared_cues([d.text[s:e] for d in docs for s, e in d.sentences],
+                             [len(d.sentences) for d in docs], self.features.content_terms(X),
+                             [h for d in docs for h in d.hits], self.devices)
+        return self.stage2.predict_proba(design(scores, len(self.devices), [len(d.sentences) for d in docs], shared))
 
     def top_features(self, x: sp.csr_matrix, device_index: int, k: int = 3) -> list[tuple[str, float]]:
         """The k features of one sentence row that pushed this device up most."""
@@ -78,8 +130,10 @@ class Model:
         specs, arrays = self.features.to_saved()
         arrays = {f"features.{k}": v for k, v in arrays.items()}
         arrays.update(coef=self.coef, intercept=self.intercept, thresholds=self.thresholds)
+        if self.stage2 is not None:
+            arrays.update(self.stage2.arrays())
         # np.savez is deterministic for the same arrays: byte-identical retrains
-        np.savez_compressed(out / ARRAYS_FILE, **arrays)
+        np.savez_compressed(out / ARRAYS_FILE, **arrays)  # type: ignore[arg-type]
         manifest = {"format": FORMAT, "devices": self.devices, "feature_blocks": specs,
                     "sha256": {ARRAYS_FILE: _sha256(out / ARRAYS_FILE)}, **self.info}
         (out / MANIFEST_FILE).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n",
@@ -119,8 +173,9 @@ class Model:
         features = FeatureSpace.from_saved(
             manifest["feature_blocks"], {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)})
         info = {k: v for k, v in manifest.items() if k not in ("format", "devices", "feature_blocks", "sha256")}
+        stage2 = Stage2.from_arrays(arrays) if "stage2.intercept" in arrays else None
         return cls(features, list(manifest["devices"]), arrays["coef"], arrays["intercept"],
-                   arrays["thresholds"], info)
+                   arrays["thresholds"], stage2, info)
 
 
 def _sha256(path: Path) -> str:

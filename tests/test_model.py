@@ -72,6 +72,23 @@ def test_predict_proba_is_a_probability(toy_model, rules):
 
     from conftest import toy_docs
 
-    X = toy_model.features.transform(document_inputs(toy_docs(1), rules))
-    p = toy_model.predict_proba(X)
-    assert p.shape == (X.shape[0], 4) and (p >= 0).all() and (p <= 1).all()
+    docs = document_inputs(toy_docs(1), rules)
+    X = toy_model.features.transform(docs)
+    p = toy_model.predict_proba(X, docs)
+    # four devices and 'any technique'
+    assert p.shape == (X.shape[0], 5) and (p >= 0).all() and (p <= 1).all()
+
+
+def test_stage2_model_round_trip_and_probabilities(toy_model_stage2, rules, tmp_path):
+    from rhetoric.train import document_inputs
+
+    from conftest import toy_docs
+
+    assert toy_model_stage2.stage2 is not None
+    docs = document_inputs(toy_docs(2), rules)
+    X = toy_model_stage2.features.transform(docs)
+    p = toy_model_stage2.predict_proba(X, docs)
+    assert p.shape == (X.shape[0], 5) and (p >= 0).all() and (p <= 1).all()
+    loaded = Model.load(toy_model_stage2.save(tmp_path / "s2"))
+    np.testing.assert_array_equal(loaded.predict_proba(loaded.features.transform(docs), docs), p)
+    assert Tagger(loaded, rules).tag(TEXT) == Tagger(toy_model_stage2, rules).tag(TEXT)

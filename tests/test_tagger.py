@@ -74,7 +74,8 @@ def test_tag_many_is_lazy_ordered_and_batched(toy_tagger, monkeypatch):
     texts = [TEXT, "", "Is this really a coincidence?", "History will not forgive them."] * 5
     calls = []
     original = toy_tagger.model.predict_proba
-    monkeypatch.setattr(toy_tagger.model, "predict_proba", lambda X: calls.append(X.shape[0]) or original(X))
+    monkeypatch.setattr(toy_tagger.model, "predict_proba",
+                        lambda X, docs: calls.append(X.shape[0]) or original(X, docs))
     stream = toy_tagger.tag_many(iter(texts), batch_size=8)
     assert not calls  # nothing runs before the first item is asked for
     results = list(stream)
