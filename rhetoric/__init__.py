@@ -14,6 +14,7 @@ from rhetoric.devices import DEVICES, Device
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from rhetoric.batch import tag_dataframe
     from rhetoric.tagger import Result, Tag, Tagger
 
 _DEFAULT: Tagger | None = None
@@ -37,7 +38,11 @@ def __getattr__(name: str) -> Any:
         from rhetoric import tagger
 
         return getattr(tagger, name)
+    if name == "tag_dataframe":  # needs pandas (the [pandas] extra): imported on first use only
+        from rhetoric.batch import tag_dataframe
+
+        return tag_dataframe
     raise AttributeError(f"module 'rhetoric' has no attribute {name!r}")
 
 
-__all__ = ["DEVICES", "Device", "Result", "Tag", "Tagger", "__version__", "tag"]
+__all__ = ["DEVICES", "Device", "Result", "Tag", "Tagger", "__version__", "tag", "tag_dataframe"]

@@ -28,6 +28,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except BrokenPipeError:  # `rhetoric tag ... | head` is fine
         return 0
+    except KeyboardInterrupt:  # Ctrl-C: worker processes are stopped already
+        resumable = hasattr(args, "resume") and getattr(args, "output", None)
+        print("rhetoric: interrupted" + ("; add --resume to continue" if resumable else ""), file=sys.stderr)
+        return 130  # 128 + SIGINT, the shell's convention
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,19 +42,28 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"rhetoric {__version__}")
     sub = parser.add_subparsers(title="commands")
 
-    tag = sub.add_parser("tag", help="tag .txt files, folders, JSONL or stdin")
-    tag.add_argument("paths", nargs="+", metavar="PATH", help=".txt, .jsonl, a folder, or - for stdin")
+    tag = sub.add_parser("tag", help="tag .txt files, folders, globs, JSONL, CSV/TSV or stdin")
+    tag.add_argument("paths", nargs="+", metavar="PATH",
+                     help=".txt, .jsonl, .csv or .tsv (with a header row), a folder (its .txt and .jsonl files, "
+                          "recursively), a glob (quoted is fine), or - for stdin")
     tag.add_argument("-o", "--output", help="output file (default: stdout); with --format brat, the output folder")
     tag.add_argument("--format", choices=FORMATS, default="jsonl",
                      help="jsonl: a record per document; csv: a row per tag; tsv: PTC `id technique start end`; "
                           "brat: <id>.txt/<id>.ann pairs and brat's .conf files in the folder -o names")
     tag.add_argument("--threshold", type=float, help="one probability cut-off for every device")
-    tag.add_argument("--text-field", default="text", help="JSONL field holding the text (default: text)")
-    tag.add_argument("--id-field", help="JSONL field holding the document id (default: file:line)")
-    tag.add_argument("--encoding", default="utf-8", help="encoding of input files (default: utf-8)")
+    tag.add_argument("--text-field", default="text", help="JSONL field or CSV column holding the text (default: text)")
+    tag.add_argument("--id-field", help="JSONL field or CSV column holding the document id (default: file:line)")
+    tag.add_argument("--encoding", default="utf-8", type=_encoding,
+                     help="encoding of input files (default: utf-8)")
     tag.add_argument("--model", help="model folder (default: the shipped model)")
     tag.add_argument("--rules-only", action="store_true", help="tag with the rules alone")
     tag.add_argument("--jobs", type=int, default=1, help="worker processes (default: 1)")
+    tag.add_argument("--batch-size", type=int, default=256, help="records per batch (default: 256)")
+    tag.add_argument("--errors", metavar="FILE",
+                     help="write error records ({id, error} JSON lines) to FILE instead of the output")
+    tag.add_argument("--resume", action="store_true",
+                     help="continue an interrupted run: keep the complete records already in -o FILE, append the rest")
+    tag.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     tag.set_defaults(run=run_tag)
 
     report = sub.add_parser("report", help="one self-contained HTML page of tagged documents")
@@ -60,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--threshold", type=float, help="one probability cut-off for every device")
     report.add_argument("--text-field", default="text", help="JSONL field holding the text (default: text)")
     report.add_argument("--id-field", help="JSONL field holding the document id (default: file:line)")
-    report.add_argument("--encoding", default="utf-8", help="encoding of input files (default: utf-8)")
+    report.add_argument("--encoding", default="utf-8", type=_encoding,
+                     help="encoding of input files (default: utf-8)")
     report.add_argument("--model", help="model folder (default: the shipped model)")
     report.add_argument("--rules-only", action="store_true", help="tag with the rules alone")
     report.add_argument("--jobs", type=int, default=1, help="worker processes (default: 1)")
@@ -98,6 +112,8 @@ def run_tag(args: argparse.Namespace) -> int:
     if brat and not args.output:
         raise ValueError("--format brat writes a folder of .txt/.ann pairs: name it with -o OUTDIR")
     tagger = Tagger.load(args.model, threshold=args.threshold, rules_only=args.rules_only)
+    if not brat:
+        return _tag_corpus(args, tagger)
     failed = total = 0
     with _open_output(None if brat else args.output) as out:
         writer = _brat_writer(args.output) if brat else _writer(args.format, out)
@@ -109,6 +125,18 @@ def run_tag(args: argparse.Namespace) -> int:
     if failed:
         print(f"rhetoric: {failed} of {total} records failed", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _tag_corpus(args: argparse.Namespace, tagger: Any) -> int:
+    """jsonl/csv/tsv output: streamed, in input order, resumable (rhetoric.batch)."""
+    from rhetoric.batch import CorpusJob, tag_corpus
+
+    job = CorpusJob(args.paths, args.output, args.format, args.text_field, args.id_field, args.encoding,
+                    args.jobs, args.batch_size, args.errors, args.resume,
+                    progress=not args.quiet and sys.stderr.isatty())
+    counts = tag_corpus(tagger, job)
+    print(counts.summary(), file=sys.stderr)
+    return 1 if counts.failed or counts.failed_before else 0
 
 
 def _tagged(args: argparse.Namespace, tagger: Any) -> Iterator[tuple[str, Any]]:
@@ -281,6 +309,15 @@ def _evaluate_brat(args: argparse.Namespace, tagger: Any) -> int:
     else:
         print(format_report(rep, f"{len(docs)} brat documents in {args.brat}"))
     return 0
+
+
+def _encoding(name: str) -> str:
+    """--encoding: a text codec Python knows, refused before any file is opened."""
+    try:
+        "a".encode(name)  # LookupError for unknown names and for codecs that are not text codecs (hex, rot13)
+    except LookupError:
+        raise argparse.ArgumentTypeError(f"unknown encoding {name!r} (try utf-8, latin-1, cp1252, utf-16)") from None
+    return name
 
 
 def _opt_path(value: str | None) -> Path | None:

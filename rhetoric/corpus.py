@@ -10,6 +10,7 @@ import csv
 import glob
 import itertools
 import json
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,6 +107,15 @@ MISSING_CELLS = frozenset({"", "nan", "na", "n/a", "null", "none", "#n/a", "<na>
 # csv's default field limit (131,072 characters) is shorter than many
 # documents; raise it to the largest C long on 64-bit platforms.
 CSV_FIELD_LIMIT = 2**63 - 1
+# Input files are decoded with errors="surrogateescape": a byte the encoding
+# cannot decode becomes one of these code points (PEP 383), so a bad byte
+# fails only the line or row it is in, not everything after it in the file.
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
+# Any surrogate: a JSON string may hold one as an escape ("\\ud800"); it is
+# not Unicode text and cannot be written out as UTF-8.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# Bytes looked at to tell a binary file from text in an unknown encoding (as git does).
+BINARY_SNIFF_BYTES = 8000
 
 
 def iter_records(paths: Sequence[str], text_field: str = "text", id_field: str | None = None,
@@ -187,8 +197,13 @@ def _file_records(file: Path, text_field: str, id_field: str | None, encoding: s
 
 def _text_record(path: Path, encoding: str) -> Record:
     try:
-        return Record(str(path), path.read_bytes().decode(encoding))
+        data = path.read_bytes()
+        return Record(str(path), data.decode(encoding))
     except UnicodeDecodeError as err:
+        nul = data.find(b"\0", 0, BINARY_SNIFF_BYTES)
+        if nul >= 0:
+            return Record(str(path), None, f"{path}: a binary file, not text (a NUL byte at byte {nul}, "
+                                           f"and not valid {encoding} at byte {err.start})")
         return Record(str(path), None, f"{path}: not valid {encoding} at byte {err.start} "
                                        f"(try --encoding)")
     except OSError as err:
@@ -197,7 +212,7 @@ def _text_record(path: Path, encoding: str) -> Record:
 
 def _jsonl_records(path: Path, text_field: str, id_field: str | None, encoding: str) -> Iterator[Record]:
     try:
-        handle = open(path, encoding=encoding, errors="strict", newline="")
+        handle = open(path, encoding=_without_bom(encoding), errors="surrogateescape", newline="")
     except OSError as err:
         yield Record(str(path), None, f"{path}: cannot read ({err.strerror})")
         return
@@ -207,13 +222,36 @@ def _jsonl_records(path: Path, text_field: str, id_field: str | None, encoding: 
             lineno += 1
             try:
                 line = handle.readline()
-            except UnicodeDecodeError as err:
-                yield Record(f"{path}:{lineno}", None, f"{path}:{lineno}: not valid {encoding} ({err.reason})")
+            except UnicodeDecodeError as err:  # not escapable (a byte < 0x80 in, say, UTF-16)
+                yield Record(f"{path}:{lineno}", None, f"{path}:{lineno}: not valid {encoding} ({err.reason}); "
+                                                       "the rest of the file is skipped")
                 return
             if not line:
                 return
-            if line.strip():
-                yield _json_record(line, f"{path}:{lineno}", text_field, id_field)
+            where = f"{path}:{lineno}"
+            if (bad := _undecodable(line, where, encoding)) is not None:
+                yield Record(where, None, bad)
+            elif line.strip():
+                yield _json_record(line, where, text_field, id_field)
+
+
+def _without_bom(encoding: str) -> str:
+    """The codec that reads `encoding` and drops a UTF-8 byte-order mark at the
+    start of the file (Excel and Notepad write one): in JSONL and CSV/TSV it is
+    part of no value, and left in it breaks the first line's JSON or renames the
+    first column. A .txt file is read as given, BOM and all: offsets index it."""
+    import codecs
+
+    return "utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding
+
+
+def _undecodable(line: str, where: str, encoding: str) -> str | None:
+    """Why a line read with errors="surrogateescape" is not valid text, or None."""
+    bad = _ESCAPED_BYTE.search(line)
+    if bad is None:
+        return None
+    byte = ord(bad.group()) - 0xDC00
+    return f"{where}: not valid {encoding} (byte 0x{byte:02x} at character {bad.start() + 1}; try --encoding)"
 
 
 def _json_record(line: str, where: str, text_field: str, id_field: str | None) -> Record:
@@ -228,7 +266,13 @@ def _json_record(line: str, where: str, text_field: str, id_field: str | None) -
         return Record(rec_id, None, f"{where}: no field {text_field!r}")
     text = obj[text_field]
     if not isinstance(text, str):
-        return Record(rec_id, None, f"{where}: field {text_field!r} is {type(text).__name__}, not a string")
+        what = "NaN" if isinstance(text, float) and text != text else type(text).__name__
+        return Record(rec_id, None, f"{where}: field {text_field!r} is {what}, not a string")
+    if (surrogate := _SURROGATE.search(text)) is not None:
+        return Record(rec_id, None, f"{where}: field {text_field!r} holds a lone surrogate "
+                                    f"(\\u{ord(surrogate.group()):04x} at {surrogate.start()}), not Unicode text")
+    if _SURROGATE.search(rec_id):
+        return Record(where, None, f"{where}: field {id_field!r} holds a lone surrogate, not Unicode text")
     return Record(rec_id, text)
 
 
@@ -239,7 +283,7 @@ def _table_records(path: Path, delimiter: str, text_field: str, id_field: str | 
     a column. An empty or NaN-like text cell is an error record."""
     csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
     try:
-        handle = open(path, encoding=encoding, errors="strict", newline="")
+        handle = open(path, encoding=_without_bom(encoding), errors="surrogateescape", newline="")
     except OSError as err:
         yield Record(str(path), None, f"{path}: cannot read ({err.strerror})")
         return
@@ -256,7 +300,9 @@ def _table_records(path: Path, delimiter: str, text_field: str, id_field: str | 
             line = reader.line_num + 1
             for row in reader:
                 where, line = f"{path}:{line}", reader.line_num + 1
-                if row:  # csv gives [] for a blank line
+                if (bad := _undecodable(delimiter.join(row), where, encoding)) is not None:
+                    yield Record(where, None, bad)
+                elif row:  # csv gives [] for a blank line
                     yield _table_record(row, columns, where, text_field, id_field)
         except UnicodeDecodeError as err:
             yield Record(where, None, f"{where}: not valid {encoding} ({err.reason}); the rest of the file is skipped")

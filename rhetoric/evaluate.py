@@ -90,7 +90,7 @@ def predictions(tagger: Any, docs: Sequence[Any]) -> np.ndarray:
     for k in range(0, len(docs), batch):
         chunk = docs[k:k + batch]
         results = tagger.tag_sentences([(d.text, d.sentences) for d in chunk])
-        for doc, result in zip(chunk, results):
+        for doc, result in zip(chunk, results, strict=True):
             pred = np.zeros((len(doc.sentences), len(DEVICE_IDS)), dtype=np.int8)
             for t in result.tags:
                 pred[t.sentence, DEVICE_IDS.index(t.device)] = 1

@@ -3,17 +3,18 @@ per-device thresholds, saved as plain arrays (`model.npz`, read with
 allow_pickle=False) plus a JSON manifest. Nothing is unpickled at load time.
 
 The manifest records what the model was built with (library version, rule-set
-fingerprint, splitter fingerprint) and a SHA-256 of the array file; a model
-that does not match the running library is refused with a message that says
+fingerprint, splitter fingerprint), a SHA-256 of the array file and one of its
+own content (`manifest_sha256`); a damaged or edited model is refused, and so
+is a model that does not match the running library, with a message that says
 how to retrain it.
 """
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,11 @@ FORMAT = "rhetoric-linear-v1"
 ARRAYS_FILE = "model.npz"
 MANIFEST_FILE = "manifest.json"
 RETRAIN_HINT = "retrain it with `rhetoric train --ptc PTC_DIR --out DIR` and load that DIR"
+# The manifest's own digest: SHA-256 of its canonical JSON without this key.
+MANIFEST_DIGEST_KEY = "manifest_sha256"
+# Files a model folder must not hold: rhetoric never unpickles, and a pickle
+# beside the model is either a mistake or an attempt to get one loaded.
+PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib", ".dill", ".sav")
 
 
 class ModelError(RuntimeError):
@@ -43,12 +49,13 @@ class Stage2:
     intercept: np.ndarray
 
     def predict_proba(self, designs: list[np.ndarray]) -> np.ndarray:
-        z = np.column_stack([((Z - m) / s) @ w for Z, m, s, w in zip(designs, self.mean, self.scale, self.coef)])
+        columns = zip(designs, self.mean, self.scale, self.coef, strict=True)
+        z = np.column_stack([((Z - m) / s) @ w for Z, m, s, w in columns])
         return _sigmoid(z + self.intercept)
 
     def arrays(self) -> dict[str, np.ndarray]:
         out = {"stage2.intercept": np.asarray(self.intercept, dtype=np.float64)}
-        for j, (m, s, w) in enumerate(zip(self.mean, self.scale, self.coef)):
+        for j, (m, s, w) in enumerate(zip(self.mean, self.scale, self.coef, strict=True)):
             out.update({f"stage2.mean.{j}": m, f"stage2.scale.{j}": s, f"stage2.coef.{j}": w})
         return out
 
@@ -77,6 +84,8 @@ class Model:
     thresholds: np.ndarray  # (n_devices + 1,) probability at which each column fires
     stage2: Stage2 | None = None
     info: dict[str, Any] = field(default_factory=dict)  # provenance, metrics, fingerprints
+    # (labels, out-of-fold probabilities, groups) of a model just trained; never saved
+    training_oof_: Any = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # Stored as saved: float32 weights halve the file, and a model in memory
@@ -109,13 +118,17 @@ class Model:
                              [h for d in docs for h in d.hits], self.devices)
         return self.stage2.predict_proba(design(scores, len(self.devices), [len(d.sentences) for d in docs], shared))
 
-    def top_features(self, x: sp.csr_matrix, device_index: int, k: int = 3) -> list[tuple[str, float]]:
-        """The k features of one sentence row that pushed this device up most."""
-        row = x.tocsr()
-        contrib = row.data * self.coef[device_index, row.indices]
+    def top_features(self, x: sp.csr_matrix, device_index: int, k: int = 3, row: int = 0) -> list[tuple[str, float]]:
+        """The k features of sentence `row` of x that pushed this device up most.
+        The row is read from the CSR arrays: `X[i]` builds a sparse matrix per
+        call (~50 us), most of the time spent tagging text with many tags."""
+        x = x.tocsr()  # no copy when it is CSR already
+        start, end = x.indptr[row], x.indptr[row + 1]
+        indices, data = x.indices[start:end], x.data[start:end]
+        contrib = data * self.coef[device_index, indices]
         order = np.argsort(-contrib)[:k]
         names = self.feature_names()
-        return [(names[row.indices[i]], round(float(contrib[i]), 4)) for i in order if contrib[i] > 0]
+        return [(names[indices[i]], round(float(contrib[i]), 4)) for i in order if contrib[i] > 0]
 
     def feature_names(self) -> list[str]:
         if not hasattr(self, "_names"):
@@ -136,6 +149,8 @@ class Model:
         np.savez_compressed(out / ARRAYS_FILE, **arrays)  # type: ignore[arg-type]
         manifest = {"format": FORMAT, "devices": self.devices, "feature_blocks": specs,
                     "sha256": {ARRAYS_FILE: _sha256(out / ARRAYS_FILE)}, **self.info}
+        manifest = json.loads(json.dumps(manifest))  # as it will be read back (tuples as lists, keys as str)
+        manifest[MANIFEST_DIGEST_KEY] = manifest_digest(manifest)
         (out / MANIFEST_FILE).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n",
                                          encoding="utf-8")
         return out
@@ -149,10 +164,23 @@ class Model:
         for path in (manifest_path, arrays_path):
             if not path.is_file():
                 raise ModelError(f"{path}: model file missing; {RETRAIN_HINT}")
+        pickles = sorted(p.name for p in folder.iterdir() if p.suffix.lower() in PICKLE_SUFFIXES)
+        if pickles:
+            raise ModelError(f"{folder}: holds {', '.join(pickles)}: rhetoric never loads pickles (they run code "
+                             f"when loaded); remove them, or keep the model in a folder of its own")
         try:
             manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as err:
             raise ModelError(f"{manifest_path}: not a valid manifest ({err}); {RETRAIN_HINT}") from None
+        if not isinstance(manifest, dict):
+            raise ModelError(f"{manifest_path}: not a valid manifest (a JSON {type(manifest).__name__}); "
+                             f"{RETRAIN_HINT}")
+        if MANIFEST_DIGEST_KEY not in manifest:
+            raise ModelError(f"{manifest_path}: records no {MANIFEST_DIGEST_KEY!r} (saved by rhetoric before 0.1.0 "
+                             f"recorded one, or removed); reinstall or {RETRAIN_HINT}")
+        if manifest[MANIFEST_DIGEST_KEY] != manifest_digest(manifest):
+            raise ModelError(f"{manifest_path}: its SHA-256 does not match the {MANIFEST_DIGEST_KEY!r} it records "
+                             f"(the manifest was edited or damaged); reinstall or {RETRAIN_HINT}")
         if manifest.get("format") != FORMAT:
             raise ModelError(f"{manifest_path}: format {manifest.get('format')!r}, expected {FORMAT!r}; "
                              f"{RETRAIN_HINT}")
@@ -165,17 +193,38 @@ class Model:
                 raise ModelError(f"{folder}: model built with {key}={manifest.get(key)!r}, but this "
                                  f"library has {value!r}; {RETRAIN_HINT}")
         try:
-            with np.load(arrays_path, allow_pickle=False) as npz:
+            # allow_pickle=False: an object array (a pickle inside the .npz) or
+            # a pickle file in its place raises ValueError, unread
+            loaded = np.load(arrays_path, allow_pickle=False)
+            if not isinstance(loaded, np.lib.npyio.NpzFile):
+                raise ValueError(f"a single {type(loaded).__name__}, not an .npz archive of named arrays")
+            with loaded as npz:
                 arrays = {k: npz[k] for k in npz.files}
-        except (ValueError, OSError) as err:
+        except (ValueError, OSError, EOFError) as err:
+            if "pickle" in str(err):  # numpy's own message suggests allow_pickle=True: not here
+                raise ModelError(f"{arrays_path}: holds pickled (object) data, which rhetoric never loads "
+                                 f"(unpickling runs code); {RETRAIN_HINT}") from None
             raise ModelError(f"{arrays_path}: cannot read the arrays ({err}); {RETRAIN_HINT}") from None
         prefix = "features."
-        features = FeatureSpace.from_saved(
-            manifest["feature_blocks"], {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)})
-        info = {k: v for k, v in manifest.items() if k not in ("format", "devices", "feature_blocks", "sha256")}
-        stage2 = Stage2.from_arrays(arrays) if "stage2.intercept" in arrays else None
-        return cls(features, list(manifest["devices"]), arrays["coef"], arrays["intercept"],
-                   arrays["thresholds"], stage2, info)
+        try:
+            features = FeatureSpace.from_saved(
+                manifest["feature_blocks"], {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)})
+            info = {k: v for k, v in manifest.items()
+                    if k not in ("format", "devices", "feature_blocks", "sha256", MANIFEST_DIGEST_KEY)}
+            stage2 = Stage2.from_arrays(arrays) if "stage2.intercept" in arrays else None
+            return cls(features, list(manifest["devices"]), arrays["coef"], arrays["intercept"],
+                       arrays["thresholds"], stage2, info)
+        except (KeyError, ValueError, TypeError, IndexError) as err:
+            raise ModelError(f"{folder}: the manifest and the arrays do not fit together ({type(err).__name__}: "
+                             f"{err}); {RETRAIN_HINT}") from None
+
+
+def manifest_digest(manifest: dict[str, Any]) -> str:
+    """SHA-256 of the manifest's canonical JSON (sorted keys, no spaces),
+    leaving out the key that records it."""
+    content = {k: v for k, v in manifest.items() if k != MANIFEST_DIGEST_KEY}
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def _sha256(path: Path) -> str:
@@ -190,12 +239,13 @@ def default_model_dir() -> Path:
     """The shipped model: `rhetoric/models` in an installed wheel (mapped from the
     repository's top-level `models/`), or `models/` beside the package in a
     source checkout."""
-    try:
-        installed = Path(str(resources.files("rhetoric.models")))
-        if (installed / MANIFEST_FILE).is_file():
-            return installed
-    except ModuleNotFoundError:
-        pass
+    # rhetoric.models has no __init__.py: a namespace package, for which
+    # importlib.resources.files() gives a MultiplexedPath whose str() is not a
+    # path (the installed model was never found); its spec lists the folders.
+    spec = importlib.util.find_spec("rhetoric.models")
+    for location in (spec.submodule_search_locations or []) if spec is not None else []:
+        if (Path(location) / MANIFEST_FILE).is_file():
+            return Path(location)
     return Path(__file__).resolve().parent.parent / "models"
 
 

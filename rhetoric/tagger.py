@@ -5,10 +5,14 @@ fires in a sentence, and with what span, score and source.
 from __future__ import annotations
 
 import itertools
+import os
 import signal
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -131,6 +135,7 @@ class Tagger:
             raise ValueError("batch_size and n_jobs must be at least 1")
         items = iter(texts)
         batches = iter(lambda: list(itertools.islice(items, batch_size)), [])
+        tagged: Iterator[list[Any]]
         if n_jobs == 1:
             tagged = (_join(self._tag_checked(_texts_of(b, as_tuples), on_error), b, as_tuples) for b in batches)
         else:
@@ -178,7 +183,7 @@ class Tagger:
         X = proba = None
         if self.model is not None and any(d.sentences for d in docs):
             X = self.model.features.transform(docs)
-            proba = self.model.predict_proba(X)
+            proba = self.model.predict_proba(X, docs)
         results, row = [], 0
         for doc in docs:
             n = len(doc.sentences)
@@ -195,7 +200,8 @@ class Tagger:
             return {}
         if self.threshold is not None:
             return {d: self.threshold for d in self.model.devices}
-        return {d: float(t) for d, t in zip(self.model.devices, self.model.thresholds)}
+        # thresholds has one more entry, for 'any technique': not a device of its own here
+        return {d: float(t) for d, t in zip(self.model.devices, self.model.thresholds, strict=False)}
 
     def combine(self, doc: Any, proba: np.ndarray | None, X: Any) -> list[Tag]:
         """Decide, per sentence and device: the device fires when the model's
@@ -221,7 +227,7 @@ class Tagger:
                 model_fires = p is not None and p >= thresholds[device]
                 weights = [self._rule_by_id[h.rule_id].weight for h in hits]
                 if p is None:  # no model for this device: the rules decide alone
-                    firing = [h for h, w in zip(hits, weights) if w >= rule_floor]
+                    firing = [h for h, w in zip(hits, weights, strict=True) if w >= rule_floor]
                 else:
                     firing = [h for h in hits if self._rule_by_id[h.rule_id].override]
                 if not model_fires and not firing:
@@ -231,7 +237,7 @@ class Tagger:
                 source = ("rule+model" if hits else "model") if model_fires else "rule"
                 features: tuple[tuple[str, float], ...] = ()
                 if p is not None and self.model is not None and X is not None:
-                    features = tuple(self.model.top_features(X[i], j, TOP_FEATURES))  # type: ignore[arg-type]
+                    features = tuple(self.model.top_features(X, j, TOP_FEATURES, row=i))  # type: ignore[arg-type]
                 located = hits if model_fires else firing
                 for span_start, span_end, span_hits in _merge_spans(located) or [(start, end, [])]:
                     tags.append(Tag(device, span_start, span_end, doc.text[span_start:span_end],
@@ -246,7 +252,8 @@ def _merge_spans(hits: Sequence[Hit]) -> list[tuple[int, int, list[Hit]]]:
     for hit in sorted(hits, key=lambda h: (h.start, h.end)):
         if spans and hit.start < spans[-1][1]:
             s, e, hs = spans[-1]
-            spans[-1] = (s, max(e, hit.end), hs + [hit])
+            hs.append(hit)  # in place: `hs + [hit]` copied the list each time, quadratic in the hits
+            spans[-1] = (s, max(e, hit.end), hs)
         else:
             spans.append((hit.start, hit.end, [hit]))
     return spans
@@ -313,16 +320,59 @@ def map_in_workers(tagger: Tagger, work: Callable[[Tagger, Any], Any], jobs: Ite
     finished = False
     try:
         for payload, keep in jobs:
-            pending.append((pool.submit(_run_in_worker, work, payload), keep))
+            with _DeferredInterrupt():
+                pending.append((pool.submit(_run_in_worker, work, payload), keep))
             if len(pending) >= IN_FLIGHT_PER_WORKER * n_jobs:
                 future, kept = pending.popleft()
-                yield kept, future.result()
+                yield kept, _result(future)
         while pending:
             future, kept = pending.popleft()
-            yield kept, future.result()
+            yield kept, _result(future)
         finished = True
     finally:
-        _stop_pool(pool, graceful=finished)
+        with _DeferredInterrupt():
+            _stop_pool(pool, graceful=finished)
+
+
+# Seconds a wait for a batch sleeps before checking for Ctrl-C: answered
+# within a tenth of a second, and ten wake-ups a second cost nothing.
+WAIT_SLICE = 0.1
+
+
+class _DeferredInterrupt:
+    """Within `with`, Ctrl-C only sets a flag, and KeyboardInterrupt is raised
+    on leaving (unless an exception is on its way already). A KeyboardInterrupt
+    raised inside the executor's locks (Future.result, submit) can leave a lock
+    held, and shutdown then hangs for ever: CPython 3.11, reproduced here.
+    Only the main thread receives signals; elsewhere this does nothing."""
+
+    def __enter__(self) -> _DeferredInterrupt:
+        self.hit = False
+        self.previous: Any = None
+        in_main = threading.current_thread() is threading.main_thread()
+        if in_main and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            self.previous = signal.signal(signal.SIGINT, self._flag)
+        return self
+
+    def _flag(self, signum: int, frame: Any) -> None:
+        self.hit = True
+
+    def __exit__(self, exc_type: Any, *exc: Any) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+        if self.hit and exc_type is None:
+            raise KeyboardInterrupt
+
+
+def _result(future: Future[Any]) -> Any:
+    """future.result(), interruptible by Ctrl-C at a point that holds no lock."""
+    with _DeferredInterrupt() as interrupt:
+        while True:
+            try:
+                return future.result(timeout=WAIT_SLICE)
+            except FutureTimeout:
+                if interrupt.hit:
+                    raise KeyboardInterrupt from None
 
 
 def _stop_pool(pool: ProcessPoolExecutor, graceful: bool) -> None:
@@ -345,7 +395,19 @@ def _init_worker(tagger: Tagger) -> None:
     # Ctrl-C reaches the whole process group: the parent handles it and
     # terminates the workers, so they must not die first with a traceback each.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     _WORKER_TAGGER = tagger
+
+
+# Seconds between a worker's checks that its parent is alive: an orphan (the
+# parent was SIGKILLed and cannot stop it) exits within a second, at no cost.
+PARENT_CHECK_INTERVAL = 1.0
+
+
+def _exit_with_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_INTERVAL)
+    os._exit(1)
 
 
 def _run_in_worker(work: Callable[[Tagger, Any], Any], payload: Any) -> Any:

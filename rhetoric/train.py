@@ -193,8 +193,15 @@ def default_feature_space(rules: RuleSet) -> FeatureSpace:
     return FeatureSpace([WordNgrams(), RuleHits([r.id for r in rules.rules], list(DEVICE_IDS)), Shape()])
 
 
-def best_threshold(y: np.ndarray, p: np.ndarray) -> float:
-    """The probability cut-off that maximises F1 on out-of-fold predictions."""
+# A threshold may accept at most this many sentences per true positive on the
+# out-of-fold predictions: stops a rare device whose F1 optimum is a deep cut
+# from flooding false positives (grouped CV, scripts/experiments_ptc.py, "f1cap").
+MAX_PREDICTED_PER_POSITIVE = 2.0
+
+
+def best_threshold(y: np.ndarray, p: np.ndarray, cap: float | None = MAX_PREDICTED_PER_POSITIVE) -> float:
+    """The probability cut-off that maximises F1 on out-of-fold predictions,
+    among the cuts that accept at most `cap` sentences per true positive."""
     if y.sum() == 0:
         return 1.0
     order = np.argsort(-p, kind="stable")
@@ -202,6 +209,9 @@ def best_threshold(y: np.ndarray, p: np.ndarray) -> float:
     tp = np.cumsum(y_sorted)
     fp = np.cumsum(1 - y_sorted)
     f1 = 2 * tp / (tp + fp + y.sum())
+    if cap is not None:
+        accepted = np.arange(1, len(y) + 1)
+        f1 = np.where(accepted <= cap * y.sum(), f1, -1.0)
     best = int(np.argmax(f1))
     # midway between the last accepted score and the next one: less brittle
     nxt = p[order[best + 1]] if best + 1 < len(order) else p[order[best]]
@@ -264,7 +274,10 @@ def fit_stage2(designs: list[np.ndarray], labels: np.ndarray, folds: list[tuple[
         mean, scale = rows.mean(0), rows.std(0) + 1e-6  # 1e-6: constant cues stay finite
         Zs = (Z - mean) / scale
         w, b = _fit_binary(Zs[known], labels[known, j], config.stage2_C, None, "lbfgs")
-        means.append(mean), scales.append(scale), coefs.append(w), intercepts.append(b)
+        means.append(mean)
+        scales.append(scale)
+        coefs.append(w)
+        intercepts.append(b)
         for train_idx, test_idx in folds:
             tr, te = train_idx[known[train_idx]], test_idx[known[test_idx]]
             w_fold, b_fold = _fit_binary(Zs[tr], labels[tr, j], config.stage2_C, None, "lbfgs")
@@ -305,7 +318,9 @@ def fit_model(docs: Sequence[LabelledDoc], rules: RuleSet, config: TrainingConfi
         thresholds[j] = best_threshold(labels[known, j], oof[known, j])
         log.info("%s: %d known, %d positive, threshold %.3f", name, known.sum(), labels[known, j].sum(),
                  thresholds[j])
-    return Model(space, list(devices), coef, intercept, thresholds, stage2, {})
+    model = Model(space, list(devices), coef, intercept, thresholds, stage2, {})
+    model.training_oof_ = (labels, oof, groups)  # kept in memory only, for threshold studies
+    return model
 
 
 # -- the whole run ------------------------------------------------------------------

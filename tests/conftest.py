@@ -9,6 +9,20 @@ from rhetoric.devices import DEVICE_IDS
 from rhetoric.rules import RuleSet
 from rhetoric.train import LabelledDoc, TrainingConfig, fit_model
 
+try:  # property tests (tests/test_properties.py): a short default run, more with
+    # `--hypothesis-profile=ci-long` or RHETORIC_HYPOTHESIS_PROFILE=ci-long
+    import os
+
+    from hypothesis import HealthCheck, settings
+
+    _SLOW_START = [HealthCheck.too_slow, HealthCheck.data_too_large]
+    settings.register_profile("rhetoric-default", max_examples=200, deadline=None,
+                              suppress_health_check=_SLOW_START)
+    settings.register_profile("ci-long", max_examples=2000, deadline=None, suppress_health_check=_SLOW_START)
+    settings.load_profile(os.environ.get("RHETORIC_HYPOTHESIS_PROFILE", "rhetoric-default"))
+except ImportError:  # hypothesis is a test extra; test_properties.py skips without it
+    pass
+
 # (sentence, devices) pairs: a toy corpus, not a claim about real data.
 TOY_SENTENCES = [
     ("The corrupt elites shamelessly betrayed the people.", {"loaded_language", "us_vs_them"}),

@@ -57,7 +57,7 @@ def test_tag_jsonl_input_with_fields_and_errors(capsys, toy_model_dir, tmp_path)
     records = [json.loads(line) for line in out_file.read_text().splitlines()]
     assert [r["id"] for r in records] == ["a", "b"]
     assert "error" not in records[0] and "no field 'body'" in records[1]["error"]
-    assert code == 1 and "1 of 2 records failed" in err
+    assert code == 1 and "2 records in, 1 tagged, 1 failed" in err
 
 
 def test_tag_stdin(capsys, toy_model_dir, monkeypatch):

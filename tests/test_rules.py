@@ -157,6 +157,41 @@ def test_adversarial_input_is_matched_in_linear_time(rules: RuleSet, name: str) 
         assert elapsed < SECONDS_PER_MEGABYTE * len(text) / MEGABYTE, f"{name}: {elapsed:.1f} s"
 
 
+# Inputs that broke the WHOLE tagger (splitter + rules + features + combine)
+# before: "Mr. " and "why? " runs made one sentence with ~10^5 overlapping
+# hits of one device, merged by copying the list at every hit (236 s and
+# 146 s for 1 MB); many hits were sorted through Hit.__lt__ in Python.
+WHOLE_TAGGER_ADVERSARIAL = {
+    **ADVERSARIAL,
+    "abbreviations": "Mr. " * (MEGABYTE // 4),
+    "question words": "why? " * (MEGABYTE // 5),
+    "repeated phrase, one sentence": "the corrupt elites betrayed us " * (MEGABYTE // 31),
+    "repeated sentence": "The corrupt elites shamelessly betrayed the people. " * (MEGABYTE // 52),
+    "dots and spaces": ". " * (MEGABYTE // 2),
+    "no spaces": "Zm9vYmFyIGJheg+/" * (MEGABYTE // 16),
+    "wrapped lines": "a\n" * (MEGABYTE // 2),
+    "emoji": "\U0001F621" * MEGABYTE,
+    "combining marks": "e\u0301" * (MEGABYTE // 2),
+    "quoted questions": '"Why?" he asked. ' * (MEGABYTE // 17),
+    "list markers": "1. " * (MEGABYTE // 3),
+    "ellipses": "\u2026 " * (MEGABYTE // 2),
+    "nested quotes and brackets": '(("\u201c[{Vile}]\u201d")) ' * (MEGABYTE // 20),
+}
+# 100 kB each: a step quadratic in the hits of one sentence (as the merge
+# was) still takes about twice the bound at this size; the set takes ~6 s.
+WHOLE_TAGGER_SIZE = MEGABYTE // 10
+
+
+@pytest.mark.parametrize("name", list(WHOLE_TAGGER_ADVERSARIAL))
+def test_adversarial_input_is_tagged_in_linear_time_by_the_whole_tagger(toy_tagger, name: str) -> None:
+    text = WHOLE_TAGGER_ADVERSARIAL[name][:WHOLE_TAGGER_SIZE]
+    started = time.process_time()
+    result = toy_tagger.tag(text)
+    elapsed = time.process_time() - started
+    assert elapsed < SECONDS_PER_MEGABYTE * len(text) / MEGABYTE, f"{name}: {elapsed:.1f} s"
+    assert all(text[t.start:t.end] == t.text for t in result.tags)
+
+
 # ------------------------------------------------------------ regex safety
 
 

@@ -2,8 +2,14 @@ import numpy as np
 import pytest
 
 from rhetoric.devices import DEVICE_IDS
-from rhetoric.train import (UNKNOWN, best_threshold, line_sentences, ptc_documents, read_project_labels,
-                            written_documents)
+from rhetoric.train import (
+    UNKNOWN,
+    best_threshold,
+    line_sentences,
+    ptc_documents,
+    read_project_labels,
+    written_documents,
+)
 
 
 def test_line_sentences_strip_and_skip_blank_lines():
