@@ -89,6 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", required=True, help="folder to write the model to")
     train.add_argument("--project-data", help="folder of the project's appeal_to_history / us_vs_them labels")
     train.add_argument("--memes", help="SemEval-2021 Task 6 folder, extra examples for rare devices")
+    train.add_argument("--char-ngrams", action="store_true",
+                       help="add character n-grams (more accurate, about 4x slower tagging)")
     train.set_defaults(run=run_train)
 
     evaluate = sub.add_parser("evaluate", help="sentence-level P/R/F1 on PTC articles the model did not train on")
@@ -254,11 +256,11 @@ def run_train(args: argparse.Namespace) -> int:
     import logging
 
     from rhetoric.evaluate import format_report
-    from rhetoric.train import Sources, train
+    from rhetoric.train import Sources, TrainingConfig, train
 
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     sources = Sources(Path(args.ptc), _opt_path(args.project_data), _opt_path(args.memes))
-    model = train(sources, args.out)
+    model = train(sources, args.out, TrainingConfig(char_ngrams=args.char_ngrams))
     print(f"model written to {args.out}", file=sys.stderr)
     if "heldout" in model.info:
         print(format_report(model.info["heldout"], "held-out documents:"))

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from rhetoric.devices import from_ptc, from_semeval
 
@@ -128,7 +129,7 @@ def iter_records(paths: Sequence[str], text_field: str = "text", id_field: str |
     Lazy: a file is opened when its records are asked for."""
     for arg in paths:
         if arg == "-":
-            yield from _stdin_records(text_field, id_field)
+            yield from _stdin_records(text_field, id_field, encoding)
             continue
         files, problem = input_files(arg)
         if problem is not None:
@@ -326,19 +327,29 @@ def _table_record(row: list[str], columns: dict[str, int], where: str, text_fiel
     return Record(rec_id, text)
 
 
-def _stdin_records(text_field: str, id_field: str | None) -> Iterator[Record]:
+def _stdin_records(text_field: str, id_field: str | None, encoding: str = "utf-8") -> Iterator[Record]:
     """Streamed: JSONL when the first non-blank line starts with '{', else the
-    whole of stdin as one text."""
+    whole of stdin as one text. Its bytes are decoded with `encoding` as files
+    are: a bad byte fails its own line (or the one text), not the run."""
+    import io
     import sys
 
+    stdin: IO[str] = sys.stdin
+    if hasattr(sys.stdin, "buffer"):  # a real stdin (tests put a StringIO there)
+        stdin = io.TextIOWrapper(sys.stdin.buffer, encoding=_without_bom(encoding), errors="surrogateescape")
     head: list[str] = []
-    for line in sys.stdin:
+    for line in stdin:
         head.append(line)
         if line.strip():
             break
     if not head or not head[-1].lstrip().startswith("{"):
-        yield Record("<stdin>", "".join(head) + sys.stdin.read())
+        text = "".join(head) + stdin.read()
+        bad = _undecodable(text, "<stdin>", encoding)
+        yield Record("<stdin>", None, bad) if bad is not None else Record("<stdin>", text)
         return
-    for lineno, line in enumerate(itertools.chain(head, sys.stdin), 1):
-        if line.strip():
-            yield _json_record(line, f"<stdin>:{lineno}", text_field, id_field)
+    for lineno, line in enumerate(itertools.chain(head, stdin), 1):
+        where = f"<stdin>:{lineno}"
+        if (bad := _undecodable(line, where, encoding)) is not None:
+            yield Record(where, None, bad)
+        elif line.strip():
+            yield _json_record(line, where, text_field, id_field)

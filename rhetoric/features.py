@@ -100,6 +100,31 @@ class WordNgrams:
         return block
 
 
+class CharNgrams(WordNgrams):
+    """TF-IDF of character n-grams inside word boundaries (char_wb): spelling
+    variants, affixes and punctuation runs that word n-grams miss."""
+
+    name = "char"
+
+    def __init__(self, ngram_range: tuple[int, int] = (2, 5), min_df: int = 2,
+                 max_features: int | None = None) -> None:
+        super().__init__(ngram_range, min_df, max_features)
+
+    def _vectorizer(self, vocabulary: dict[str, int] | None = None) -> Any:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        # char_wb 2-5: the range of the model card's baseline (rhetoric.evaluate)
+        return TfidfVectorizer(analyzer="char_wb", ngram_range=self.ngram_range, min_df=self.min_df,
+                               max_features=self.max_features, sublinear_tf=True, dtype=np.float32,
+                               vocabulary=vocabulary)
+
+    def feature_names(self) -> list[str]:
+        return [f"char:{t}" for t in self.vectorizer_.get_feature_names_out()]
+
+    def content_mask(self) -> np.ndarray:
+        return np.zeros(len(self.vectorizer_.get_feature_names_out()), dtype=bool)
+
+
 class RuleHits:
     """Which rules, and which devices' rules, fired in the sentence: the model
     learns how far to trust each rule in context (DESIGN.md)."""
@@ -189,7 +214,7 @@ class Shape:
         return cls()
 
 
-BLOCK_TYPES: dict[str, Any] = {"word": WordNgrams, "rules": RuleHits, "shape": Shape}
+BLOCK_TYPES: dict[str, Any] = {"word": WordNgrams, "char": CharNgrams, "rules": RuleHits, "shape": Shape}
 
 
 class FeatureSpace:
@@ -216,7 +241,7 @@ class FeatureSpace:
             start, columns = 0, np.zeros(0, dtype=np.int64)
             for block in self.blocks:
                 width = len(block.feature_names())
-                if isinstance(block, WordNgrams):
+                if type(block) is WordNgrams:
                     columns = start + np.flatnonzero(block.content_mask())
                 start += width
             self._content_columns = columns

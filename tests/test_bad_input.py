@@ -365,3 +365,25 @@ def test_a_huge_single_line_document_is_tagged_in_bounded_time_and_memory(tmp_pa
     assert records[0]["sentences"] and records[0]["sentences"][-1][1] <= len(text)
     for t in records[0]["tags"]:
         assert text[t["start"]:t["end"]] == t["text"]
+
+
+@pytest.mark.parametrize(
+    ("data", "options", "expected"),
+    [
+        (b'{"text": "' + GOOD.encode() + b'"}\n{"text": "caf\xe9"}\n{"text": "' + HISTORY.encode() + b'"}\n', [],
+         [("<stdin>:1", None), ("<stdin>:2", "<stdin>:2: not valid utf-8 (byte 0xe9"), ("<stdin>:3", None)]),
+        (b"One plain caf\xe9 text.", [], [("<stdin>", "<stdin>: not valid utf-8 (byte 0xe9")]),
+        (b"One plain caf\xe9 text.", ["--encoding", "latin-1"], [("<stdin>", None)]),
+        (b"\xef\xbb\xbf" + json.dumps({"text": GOOD}).encode() + b"\n", [], [("<stdin>:1", None)]),
+    ],
+    ids=["jsonl with a bad line", "text with a bad byte", "text in latin-1", "jsonl with a BOM"],
+)
+def test_stdin_bytes_are_decoded_as_files_are(capsys, monkeypatch, data: bytes, options: list[str],
+                                              expected: list[tuple[str, str | None]]) -> None:
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(data), encoding="utf-8"))
+    code = main(["tag", "-", "--rules-only", "-q", *options])
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    for record, (rec_id, error) in zip(records, expected, strict=True):
+        assert record["id"] == rec_id
+        assert ("error" not in record) if error is None else record["error"].startswith(error)
+    assert code == (1 if any(e for _, e in expected) else 0)
