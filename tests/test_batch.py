@@ -71,6 +71,18 @@ def test_tag_many_in_workers_reads_a_bounded_number_of_items(toy_tagger):
     assert not multiprocessing.active_children()
 
 
+def test_batches_are_capped_by_characters_too(toy_tagger, monkeypatch):
+    from rhetoric import tagger as tagger_module
+
+    monkeypatch.setattr(tagger_module, "MAX_BATCH_CHARS", 100)
+    sizes = []
+    real = toy_tagger._tag_batch
+    monkeypatch.setattr(toy_tagger, "_tag_batch", lambda texts: sizes.append(len(texts)) or real(texts))
+    texts = ["x" * 40] * 5 + ["y" * 250] + ["z" * 10] * 3
+    assert [r.text for r in toy_tagger.tag_many(texts, batch_size=256)] == texts
+    assert sizes == [2, 2, 1, 1, 3]  # 40+40 fit in 100 characters; a long text is a batch of its own
+
+
 def test_tag_many_workers_stop_when_the_input_fails(toy_tagger):
     def interrupted():
         yield from (doc(i) for i in range(20))
