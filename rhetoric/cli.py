@@ -270,7 +270,7 @@ def run_train(args: argparse.Namespace) -> int:
 def run_evaluate(args: argparse.Namespace) -> int:
     from rhetoric.evaluate import evaluate_docs, format_report
     from rhetoric.tagger import Tagger
-    from rhetoric.train import add_project_labels, ptc_documents
+    from rhetoric.train import add_project_labels, holdout_ids, ptc_documents
 
     tagger = Tagger.load(args.model, threshold=args.threshold)
     if args.brat:
@@ -281,8 +281,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
     docs = [d for d in docs if d.id not in trained_on]
     if args.project_data:
         docs = add_project_labels(docs, args.project_data)
-        written_seen = set(tagger.model.info.get("training", {}).get("written_ids", [])) if tagger.model else set()
-        docs = [d for d in docs if d.id not in written_seen]
+        # the project's written documents: only the held-out ones were never trained on
+        held_out = holdout_ids()
+        docs = [d for d in docs if not d.id.startswith("written:") or d.id in held_out]
     if not docs:
         raise ValueError(f"{args.ptc}: every article there was used to train the model; nothing to evaluate")
     rep = evaluate_docs(tagger, docs)
