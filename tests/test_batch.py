@@ -93,16 +93,35 @@ def test_tag_many_workers_stop_when_the_input_fails(toy_tagger):
     assert not multiprocessing.active_children()
 
 
+def _sigint_as_on_a_terminal() -> None:
+    # A job started in the background by a non-interactive shell (as CI may
+    # run us) inherits SIGINT ignored, and Python then never raises
+    # KeyboardInterrupt: give the child the default a terminal would.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _communicate_or_kill(proc: subprocess.Popen[str], timeout: float) -> str:
+    """stderr of a finished child; on a timeout the whole group is killed so no
+    orphaned worker keeps running after the test."""
+    try:
+        return proc.communicate(timeout=timeout)[1]
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise
+
+
 def test_ctrl_c_stops_parent_and_workers_without_worker_tracebacks(toy_model_dir):
     script = ("import itertools, sys\nfrom rhetoric.tagger import Tagger\n"
               f"tagger = Tagger.load({str(toy_model_dir)!r})\n"
               "stream = tagger.tag_many(('They lied again. ' * 5 for _ in itertools.count()), 8, n_jobs=2)\n"
               "next(stream); print('running', flush=True)\nfor _ in stream: pass\n")
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env={**os.environ, "PYTHONPATH": str(REPO)}, start_new_session=True)
+                            text=True, env={**os.environ, "PYTHONPATH": str(REPO)}, start_new_session=True,
+                            preexec_fn=_sigint_as_on_a_terminal)
     assert proc.stdout is not None and proc.stdout.readline() == "running\n"
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C does: the whole process group
-    _, err = proc.communicate(timeout=20)
+    err = _communicate_or_kill(proc, 20)
     assert proc.returncode != 0 and "KeyboardInterrupt" in err
     assert err.count("Traceback") == 1, err  # the parent's only: the workers ignore SIGINT
     with pytest.raises(ProcessLookupError):
@@ -308,12 +327,13 @@ def test_ctrl_c_on_the_cli_exits_130_and_the_run_resumes(capsys, toy_model_dir, 
     out = tmp_path / "out.jsonl"
     argv = ["tag", src, "--model", toy_model_dir, "-o", out, "--batch-size", 20, "--jobs", 2]
     proc = subprocess.Popen([sys.executable, "-m", "rhetoric", *map(str, argv)], stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONPATH": str(REPO)}, start_new_session=True)
+                            env={**os.environ, "PYTHONPATH": str(REPO)}, start_new_session=True,
+                            preexec_fn=_sigint_as_on_a_terminal)
     deadline = time.monotonic() + 60
     while not progress_made(out) and time.monotonic() < deadline:
         time.sleep(0.005)
     os.killpg(proc.pid, signal.SIGINT)
-    _, err = proc.communicate(timeout=20)
+    err = _communicate_or_kill(proc, 20)
     assert proc.returncode == 130 and "interrupted; add --resume" in err and "Traceback" not in err
     expected = uninterrupted(capsys, toy_model_dir, tmp_path, src, "jsonl")
     assert run(capsys, *argv, "--resume")[0] == 0 and out.read_bytes() == expected
