@@ -7,9 +7,10 @@ model once, whatever the number of partitions. Results are plain dicts (a bag)
 or plain rows (a data frame), never Python objects with methods.
 
     import dask.bag as db
+    import dask.dataframe as dd
     from rhetoric.dask import tag_bag, tag_dataframe
 
-    texts = db.read_text("corpus/*.txt", linedelimiter="\\n\\n")   # or any bag of str
+    texts = db.read_text("corpus/*.jsonl").map(json.loads).pluck("body")   # or any bag of str
     tag_bag(texts).map(lambda r: len(r["tags"])).sum().compute()
     tags = tag_dataframe(dd.read_parquet("posts/"), "body", id_col="id")  # one row per tag
 
