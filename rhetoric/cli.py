@@ -2,17 +2,15 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from rhetoric.devices import DEVICES, get_device
+from rhetoric.devices import DEVICES
 
 FORMATS = ("jsonl", "csv", "tsv", "brat")
-CSV_COLUMNS = ("id", "device", "start", "end", "score", "source", "sentence", "text", "error")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -117,13 +115,12 @@ def run_tag(args: argparse.Namespace) -> int:
     if not brat:
         return _tag_corpus(args, tagger)
     failed = total = 0
-    with _open_output(None if brat else args.output) as out:
-        writer = _brat_writer(args.output) if brat else _writer(args.format, out)
-        for doc_id, result in _tagged(args, tagger):
-            total += 1
-            if result.error is not None:
-                failed += 1
-            writer(doc_id, result)
+    writer = _brat_writer(args.output)
+    for doc_id, result in _tagged(args, tagger):
+        total += 1
+        if result.error is not None:
+            failed += 1
+        writer(doc_id, result)
     if failed:
         print(f"rhetoric: {failed} of {total} records failed", file=sys.stderr)
     return 1 if failed else 0
@@ -215,30 +212,6 @@ class _open_output:
             self.handle.flush()
 
 
-def _writer(fmt: str, out: IO[str]) -> Any:
-    if fmt == "jsonl":
-        def write_jsonl(doc_id: str, result: Any) -> None:
-            out.write(json.dumps({"id": doc_id, **result.to_dict()}, ensure_ascii=False) + "\n")
-        return write_jsonl
-    if fmt == "csv":
-        rows = csv.writer(out)
-        rows.writerow(CSV_COLUMNS)
-
-        def write_csv(doc_id: str, result: Any) -> None:
-            if result.error is not None:
-                rows.writerow([doc_id, "", "", "", "", "", "", "", result.error])
-            for t in result.tags:
-                rows.writerow([doc_id, t.device, t.start, t.end, f"{t.score:.4f}", t.source, t.sentence, t.text, ""])
-        return write_csv
-
-    def write_tsv(doc_id: str, result: Any) -> None:
-        if result.error is not None:
-            print(f"rhetoric: {result.error}", file=sys.stderr)
-        for t in result.tags:
-            out.write(f"{doc_id}\t{get_device(t.device).ptc_alias or t.device}\t{t.start}\t{t.end}\n")
-    return write_tsv
-
-
 # -- devices, train, evaluate ------------------------------------------------------------
 
 def run_devices(args: argparse.Namespace) -> int:
@@ -325,7 +298,3 @@ def _encoding(name: str) -> str:
 
 def _opt_path(value: str | None) -> Path | None:
     return Path(value) if value else None
-
-
-def _iter_lines(handle: IO[str]) -> Iterator[str]:
-    yield from handle
