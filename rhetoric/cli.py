@@ -48,14 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     tag.add_argument("--format", choices=FORMATS, default="jsonl",
                      help="jsonl: a record per document; csv: a row per tag; tsv: PTC `id technique start end`; "
                           "brat: <id>.txt/<id>.ann pairs and brat's .conf files in the folder -o names")
-    tag.add_argument("--threshold", type=float, help="one probability cut-off for every device")
-    tag.add_argument("--text-field", default="text", help="JSONL field or CSV column holding the text (default: text)")
-    tag.add_argument("--id-field", help="JSONL field or CSV column holding the document id (default: file:line)")
-    tag.add_argument("--encoding", default="utf-8", type=_encoding,
-                     help="encoding of input files (default: utf-8)")
-    tag.add_argument("--model", help="model folder (default: the shipped model)")
-    tag.add_argument("--rules-only", action="store_true", help="tag with the rules alone")
-    tag.add_argument("--jobs", type=int, default=1, help="worker processes (default: 1)")
+    _add_tagging_options(tag)
     tag.add_argument("--batch-size", type=int, default=256, help="records per batch (default: 256)")
     tag.add_argument("--errors", metavar="FILE",
                      help="write error records ({id, error} JSON lines) to FILE instead of the output")
@@ -68,14 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("paths", nargs="+", metavar="PATH", help=".txt, .jsonl, a folder, or - for stdin")
     report.add_argument("-o", "--output", required=True, help="the HTML file to write (- for stdout)")
     report.add_argument("--title", default="rhetoric report", help="the page title")
-    report.add_argument("--threshold", type=float, help="one probability cut-off for every device")
-    report.add_argument("--text-field", default="text", help="JSONL field holding the text (default: text)")
-    report.add_argument("--id-field", help="JSONL field holding the document id (default: file:line)")
-    report.add_argument("--encoding", default="utf-8", type=_encoding,
-                     help="encoding of input files (default: utf-8)")
-    report.add_argument("--model", help="model folder (default: the shipped model)")
-    report.add_argument("--rules-only", action="store_true", help="tag with the rules alone")
-    report.add_argument("--jobs", type=int, default=1, help="worker processes (default: 1)")
+    _add_tagging_options(report)
     report.set_defaults(run=run_report)
 
     devices = sub.add_parser("devices", help="list the devices")
@@ -101,6 +87,18 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true", help="print the figures as JSON")
     evaluate.set_defaults(run=run_evaluate)
     return parser
+
+
+def _add_tagging_options(command: argparse.ArgumentParser) -> None:
+    """How input is read and tagged: shared by `tag` and `report`, which read alike."""
+    command.add_argument("--threshold", type=float, help="one probability cut-off for every device")
+    command.add_argument("--text-field", default="text",
+                         help="JSONL field or CSV column holding the text (default: text)")
+    command.add_argument("--id-field", help="JSONL field or CSV column holding the document id (default: file:line)")
+    command.add_argument("--encoding", default="utf-8", type=_encoding, help="encoding of input files (default: utf-8)")
+    command.add_argument("--model", help="model folder (default: the shipped model)")
+    command.add_argument("--rules-only", action="store_true", help="tag with the rules alone")
+    command.add_argument("--jobs", type=int, default=1, help="worker processes (default: 1)")
 
 
 # -- tag -------------------------------------------------------------------------------
