@@ -180,10 +180,12 @@ def written_documents(folder: Path) -> list[LabelledDoc]:
     return docs
 
 
-def holdout_ids() -> set[str]:
+def holdout_ids(path: str | Path | None = None) -> set[str]:
     """Document ids kept aside for final evaluation (PTC article ids and written
-    doc ids), shipped in the package so `rhetoric evaluate` knows them."""
-    text = resources.files("rhetoric").joinpath("data/holdout.txt").read_text(encoding="utf-8")
+    doc ids), shipped in the package so `rhetoric evaluate` knows them; or the
+    ids of another such list (one id a line, '#' starts a comment)."""
+    source = Path(path) if path is not None else resources.files("rhetoric").joinpath("data/holdout.txt")
+    text = source.read_text(encoding="utf-8")
     return {line.split("#")[0].strip() for line in text.splitlines() if line.split("#")[0].strip()}
 
 

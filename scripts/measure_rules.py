@@ -33,18 +33,12 @@ from rhetoric.rules import (
     measure,
     weight_from_counts,
 )
+from rhetoric.train import holdout_ids
 
 PROJECT_DEVICES = ("appeal_to_history", "us_vs_them")
 # The documents kept aside for the final evaluation (rhetoric/data/holdout.txt,
 # made by scripts/make_holdout.py): never used to weigh or prune rules.
 DEFAULT_HOLDOUT = Path(__file__).resolve().parent.parent / "rhetoric" / "data" / "holdout.txt"
-
-
-def read_ids(path: Path) -> set[str]:
-    if not path.exists():
-        return set()
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return {line.split("#")[0].strip() for line in lines if line.split("#")[0].strip()}
 
 
 def ptc_documents(ptc_dir: Path, exclude: set[str]) -> list[Document]:
@@ -152,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="write the measurements here (e.g. rhetoric/lexicons/precision.json)")
     args = parser.parse_args(argv)
 
-    exclude = read_ids(args.exclude)
+    exclude = holdout_ids(args.exclude)
     ruleset = RuleSet.load(args.rules)
     docs = ptc_documents(args.ptc, exclude)
     samples = ptc_samples(docs)
