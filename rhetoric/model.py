@@ -247,7 +247,3 @@ def default_model_dir() -> Path:
         if (Path(location) / MANIFEST_FILE).is_file():
             return Path(location)
     return Path(__file__).resolve().parent.parent / "models"
-
-
-def device_index(model: Model, devices: Sequence[str]) -> list[int]:
-    return [model.devices.index(d) for d in devices]
