@@ -1,6 +1,7 @@
 """Figures of the project's appeal_to_history / us_vs_them data (data card):
 sentence and positive counts, and Cohen's kappa between the first labels and
-the independent second labels (labels/double_second.tsv).
+the independent second labels: labels/double_second.tsv for the PTC sample,
+labels/double_written*.tsv (by sentence id) for written sentences.
 
     PYTHONPATH=. python scripts/label_stats.py data/history_us_them
 """
@@ -29,8 +30,20 @@ def main(folder: str) -> None:
         article, start, end = key.split(":")
         second[(article, int(start), int(end))] = (int(history), int(us_them))
     written = written_documents(root)
+    written_first = {}
+    for path in sorted(root.glob("written*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                rec = json.loads(line)
+                written_first[rec["id"]] = tuple(int(rec[d]) for d in PROJECT_DEVICES)
+    written_second = {}
+    for path in sorted((root / "labels").glob("double_written*.tsv")):
+        for line in path.read_text(encoding="utf-8").splitlines()[1:]:
+            sid, history, us_them = line.split("\t")
+            written_second[sid] = (int(history), int(us_them))
     stats = {"ptc_sentences": len(first), "written_sentences": sum(len(d.sentences) for d in written),
-             "written_documents": len(written), "double_labelled": len(second), "devices": {}}
+             "written_documents": len(written), "double_labelled": len(second),
+             "double_labelled_written": len(written_second), "devices": {}}
     for j, device in enumerate(PROJECT_DEVICES):
         col = [d.labels[:, DEVICE_IDS.index(device)] for d in written]
         stats["devices"][device] = {
@@ -39,6 +52,10 @@ def main(folder: str) -> None:
             "kappa": round(cohen_kappa([(first[k][j], second[k][j]) for k in second]), 3),
             "agreement": round(sum(first[k][j] == second[k][j] for k in second) / len(second), 3),
         }
+        if written_second:
+            pairs = [(written_first[k][j], written_second[k][j]) for k in written_second]
+            stats["devices"][device]["written_kappa"] = round(cohen_kappa(pairs), 3)
+            stats["devices"][device]["written_agreement"] = round(sum(a == b for a, b in pairs) / len(pairs), 3)
     print(json.dumps(stats, indent=1))
 
 
