@@ -58,7 +58,7 @@ def stage_times(tagger, texts: list[str]) -> tuple[dict[str, float], int]:
         blocks = [timed(f"features: {b.name}", b.transform, docs) for b in tagger.model.features.blocks]
         X = timed("features: hstack", _hstack, blocks)
         proba = timed("predict_proba", tagger.model.predict_proba, X, docs)
-        timed("combine (with row slicing)", _combine_all, tagger, docs, proba, X)
+        timed("combine", _combine_all, tagger, docs, proba, X)
     return seconds, sentences
 
 
@@ -73,7 +73,7 @@ def _combine_all(tagger, docs, proba, X) -> None:
     row = 0
     for doc in docs:
         n = len(doc.sentences)
-        tagger.combine(doc, proba[row:row + n], X[row:row + n])
+        tagger.combine(doc, proba[row:row + n], X, first_row=row)
         row += n
 
 

@@ -12,11 +12,13 @@ scripts/experiments_ptc.py ("stack: ctx + dense + repetition").
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+
+from rhetoric.surface import surface_counts
 
 # Six views of a score (own, previous sentence, next sentence, document mean,
 # document mean without the sentence, document max): see context_views.
@@ -59,17 +61,14 @@ def context_views(P: np.ndarray, doc: np.ndarray) -> np.ndarray:
 def style_cues(texts: Sequence[str]) -> np.ndarray:
     """8 surface cues: log #words, #'!', #'?', #double quotes, share of ALL-CAPS
     words, share of Capitalised words, share of digits, #apostrophes."""
-    out = np.zeros((len(texts), 8))
-    for i, t in enumerate(texts):
-        words = t.split()
-        n_words = max(len(words), 1)
-        out[i] = (np.log1p(len(words)), t.count("!"), t.count("?"),
-                  t.count('"') + t.count("\u201c") + t.count("\u201d"),
-                  sum(w.isupper() and len(w) > 1 for w in words) / n_words,
-                  sum(w[:1].isupper() for w in words) / n_words,
-                  sum(c.isdigit() for c in t) / max(len(t), 1),
-                  t.count("'") + t.count("\u2019"))
-    return out
+    counts = surface_counts(texts)
+    n_words = np.maximum(counts.split_words, 1)
+    return np.column_stack([
+        np.log1p(counts.split_words), [t.count("!") for t in texts], [t.count("?") for t in texts],
+        [t.count('"') + t.count("\u201c") + t.count("\u201d") for t in texts],
+        counts.all_caps_words / n_words, counts.capitalised_words / n_words,
+        counts.digits / np.maximum(counts.chars, 1),
+        [t.count("'") + t.count("\u2019") for t in texts]]).astype(float).reshape(len(texts), 8)
 
 
 def position_cues(pos: np.ndarray, n_sentences: np.ndarray) -> np.ndarray:
@@ -83,17 +82,20 @@ def repetition_cues(terms: sp.csr_matrix, doc: np.ndarray) -> np.ndarray:
     """5 cues of how much of the sentence's content terms (binary sentence x
     term matrix) recur in other sentences of its document: share recurring,
     log #recurring, log #recurring twice or more, log max and log mean recurrences."""
-    binary = (terms > 0).astype(np.float64).tocsr()
-    D = _doc_matrix(doc)
-    per_doc = (D.T @ binary).tocsr()                 # documents x terms: sentences holding it
-    M = binary.multiply(D @ per_doc).tocsr()         # per sentence: its terms' document counts
-    n_terms = np.asarray(binary.sum(1)).ravel()
-    M.data = M.data - 1                              # leave the sentence itself out
-    M.eliminate_zeros()
-    recurring = np.asarray((M > 0).sum(1)).ravel()
-    twice = np.asarray((M > 1).sum(1)).ravel()
-    most = np.asarray(M.max(1).todense()).ravel() if M.nnz else np.zeros(binary.shape[0])
-    total = np.asarray(M.sum(1)).ravel()
+    matrix = terms.tocsr()
+    n = matrix.shape[0]
+    present = matrix.data > 0
+    row = np.repeat(np.arange(n), np.diff(matrix.indptr))[present]
+    # how many sentences of the same document hold each (sentence, term), less itself
+    _, where, holders = np.unique(doc[row] * matrix.shape[1] + matrix.indices[present], return_inverse=True,
+                                  return_counts=True)
+    others = holders[where.ravel()] - 1
+    n_terms = np.bincount(row, minlength=n)
+    recurring = np.bincount(row, weights=others > 0, minlength=n)
+    twice = np.bincount(row, weights=others > 1, minlength=n)
+    total = np.bincount(row, weights=others, minlength=n)
+    most = np.zeros(n)
+    np.maximum.at(most, row, others)
     return np.column_stack([recurring / np.maximum(n_terms, 1), np.log1p(recurring), np.log1p(twice),
                             np.log1p(most), np.log1p(total / np.maximum(n_terms, 1))])
 
@@ -118,21 +120,42 @@ def shared_cues(texts: Sequence[str], sentence_counts: Sequence[int], content_te
                       rule_cues(hits, devices)])
 
 
-def design(scores: np.ndarray, n_devices: int, sentence_counts: Sequence[int], shared: np.ndarray) -> list[np.ndarray]:
-    """The second-stage design matrix of each output column. `scores` holds the
+class Design:
+    """The second-stage inputs of a batch: one matrix of every cue (context
+    views of all score columns, neighbour flags, shared cues) and, per output
+    column, which of its columns that column's classifier sees. Behaves as the
+    list of per-column design matrices; the tagger never builds them, it folds
+    the classifiers into one weight matrix over `matrix` (model.Stage2)."""
+
+    def __init__(self, matrix: np.ndarray, columns: list[np.ndarray]) -> None:
+        self.matrix = matrix
+        self.columns = columns
+
+    def __len__(self) -> int:
+        return len(self.columns)
+
+    def __getitem__(self, j: int) -> np.ndarray:
+        return self.matrix[:, self.columns[j]]
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        return (self[j] for j in range(len(self)))
+
+
+def design(scores: np.ndarray, n_devices: int, sentence_counts: Sequence[int], shared: np.ndarray) -> Design:
+    """The second-stage design of each output column. `scores` holds the
     first-stage decision values: n_devices device columns, then 'any'.
     Column j sees the views of its own score, of 'any' and of the max over the
-    devices, plus the shared cues."""
+    devices, plus the neighbour flags and the shared cues."""
     doc, _, _ = document_layout(sentence_counts)
     n = scores.shape[0]
     P = np.column_stack([scores, scores[:, :n_devices].max(1) if n_devices else np.zeros(n)])
     k = P.shape[1]
-    ctx = context_views(P, doc)
-    views = ctx[:, : N_VIEWS * k].reshape(n, N_VIEWS, k)
-    flags = ctx[:, N_VIEWS * k:]
+    ctx = context_views(P, doc)  # view v of score column c is column v * k + c; then the two flags
+    after_views = np.arange(N_VIEWS * k, N_VIEWS * k + 2 + shared.shape[1])
     any_col, max_col = n_devices, n_devices + 1
-    out = []
+    columns = []
     for j in range(n_devices + 1):
         own = [j, any_col, max_col] if j < n_devices else [any_col, max_col]
-        out.append(np.hstack([views[:, :, own].reshape(n, -1), flags, shared]))
-    return out
+        views = [v * k + c for v in range(N_VIEWS) for c in own]
+        columns.append(np.r_[views, after_views].astype(np.int64))
+    return Design(np.hstack([ctx, shared]), columns)

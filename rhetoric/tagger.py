@@ -186,8 +186,7 @@ class Tagger:
         for doc in docs:
             n = len(doc.sentences)
             rows = slice(row, row + n)
-            tags = self.combine(doc, None if proba is None else proba[rows],
-                                None if X is None else X[rows])
+            tags = self.combine(doc, None if proba is None else proba[rows], X, first_row=row)
             results.append(Result(doc.text, tuple(doc.sentences), tuple(tags)))
             row += n
         return results
@@ -201,31 +200,39 @@ class Tagger:
         # thresholds has one more entry, for 'any technique': not a device of its own here
         return {d: float(t) for d, t in zip(self.model.devices, self.model.thresholds, strict=False)}
 
-    def combine(self, doc: Any, proba: np.ndarray | None, X: Any) -> list[Tag]:
+    def combine(self, doc: Any, proba: np.ndarray | None, X: Any, first_row: int = 0) -> list[Tag]:
         """Decide, per sentence and device: the device fires when the model's
         probability reaches the device's threshold, or when an override rule
         (one whose measured precision is high) matched; with no model for a
         device, every rule hit fires when its precision reaches the threshold.
         A tag's span is the rule hit, or the whole sentence when no rule located
-        it; its score is the probability the device occurs in the sentence."""
+        it; its score is the probability the device occurs in the sentence.
+        `proba` has the document's rows; its sentence i is row first_row + i of X
+        (X may hold the whole batch: slicing it per document is costly)."""
         model_devices = self.model.devices if self.model is not None else []
+        column = {d: j for j, d in enumerate(model_devices)}
         thresholds = self.thresholds()
         rule_floor = self.threshold or 0.0
+        fires: list[list[int]] = [[] for _ in doc.sentences]
+        if proba is not None and model_devices:
+            cut = np.array([thresholds[d] for d in model_devices])
+            for i, j in zip(*np.nonzero(proba[:, :len(model_devices)] >= cut), strict=True):
+                fires[i].append(int(j))
         tags: list[Tag] = []
         for i, (start, end) in enumerate(doc.sentences):
+            if not doc.hits[i] and not fires[i]:
+                continue
             hits_by_device: dict[str, list[Hit]] = {}
             for hit in doc.hits[i]:
                 hits_by_device.setdefault(hit.device, []).append(hit)
-            candidates = dict.fromkeys(list(hits_by_device) + [
-                d for j, d in enumerate(model_devices) if proba is not None and proba[i, j] >= thresholds[d]])
+            candidates = dict.fromkeys(list(hits_by_device) + [model_devices[j] for j in fires[i]])
             for device in candidates:
                 hits = hits_by_device.get(device, [])
-                j = model_devices.index(device) if device in model_devices else None
+                j = column.get(device)
                 p = float(proba[i, j]) if proba is not None and j is not None else None
                 model_fires = p is not None and p >= thresholds[device]
-                weights = [self._rule_by_id[h.rule_id].weight for h in hits]
                 if p is None:  # no model for this device: the rules decide alone
-                    firing = [h for h, w in zip(hits, weights, strict=True) if w >= rule_floor]
+                    firing = [h for h in hits if self._rule_by_id[h.rule_id].weight >= rule_floor]
                 else:
                     firing = [h for h in hits if self._rule_by_id[h.rule_id].override]
                 if not model_fires and not firing:
@@ -234,8 +241,8 @@ class Tagger:
                 score = p if model_fires and p is not None else max(p or 0.0, rule_score)
                 source = ("rule+model" if hits else "model") if model_fires else "rule"
                 features: tuple[tuple[str, float], ...] = ()
-                if p is not None and self.model is not None and X is not None:
-                    features = tuple(self.model.top_features(X, j, TOP_FEATURES, row=i))  # type: ignore[arg-type]
+                if p is not None and self.model is not None and X is not None and j is not None:
+                    features = tuple(self.model.top_features(X, j, TOP_FEATURES, row=first_row + i))
                 located = hits if model_fires else firing
                 for span_start, span_end, span_hits in _merge_spans(located) or [(start, end, [])]:
                     tags.append(Tag(device, span_start, span_end, doc.text[span_start:span_end],

@@ -271,7 +271,7 @@ def stage1_out_of_fold(X: Any, labels: np.ndarray, folds: list[tuple[np.ndarray,
     return scores
 
 
-def fit_stage2(designs: list[np.ndarray], labels: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]],
+def fit_stage2(designs: Iterable[np.ndarray], labels: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]],
                config: TrainingConfig) -> tuple[Stage2, np.ndarray]:
     """Per column: standardise its design, fit a logistic regression, and give
     out-of-fold probabilities (NaN where the label is unknown)."""
