@@ -54,16 +54,22 @@ _TFIDF = {"sublinear_tf": True, "dtype": np.float32}
 
 def tfidf_rows(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
     """sklearn's TfidfTransformer (sublinear tf, l2 norm) on a float32 count
-    matrix, in place: 1 + log(count), times idf, each row scaled to unit length."""
+    matrix without repeated entries, in place: 1 + log(count), times idf, each
+    row scaled to unit length (norms summed in float64, as sklearn does)."""
     data = counts.data
     np.log(data, out=data)
     data += 1.0
     data *= idf[counts.indices]  # float64 idf, product cast back to float32 as sklearn does
     per_row = np.diff(counts.indptr)
-    rows = np.repeat(np.arange(counts.shape[0]), per_row)
-    norms = np.sqrt(np.bincount(rows, weights=data.astype(np.float64) ** 2, minlength=counts.shape[0]))
+    filled = per_row > 0
+    squares = data.astype(np.float64)
+    squares *= squares
+    norms = np.ones(counts.shape[0])
+    if len(data):
+        # reduceat over the non-empty rows' starts: each sums exactly its row
+        norms[filled] = np.sqrt(np.add.reduceat(squares, counts.indptr[:-1][filled]))
     norms[norms == 0] = 1.0
-    data /= np.repeat(norms, per_row).astype(np.float32)
+    data /= np.repeat(norms.astype(np.float32), per_row)
     return counts
 
 
@@ -236,9 +242,11 @@ class CharNgrams(WordNgrams):
         distinct = {w: i for i, w in enumerate(dict.fromkeys(tokens))}
         lengths = np.fromiter(map(len, sentence_words), dtype=np.int64, count=len(sentence_words))
         word_index = np.fromiter(map(distinct.__getitem__, tokens), dtype=np.int64, count=len(tokens))
-        rows = np.repeat(np.arange(len(sentence_words)), lengths)
-        sentences_by_words = sp.csr_matrix((np.ones(len(tokens), dtype=np.float32), (rows, word_index)),
-                                           shape=(len(sentence_words), len(distinct)))
+        # Built straight from CSR arrays: a word twice in a sentence is two
+        # entries, and the sparse product adds them up as it goes.
+        sentences_by_words = sp.csr_matrix(
+            (np.ones(len(tokens), dtype=np.float32), word_index, np.r_[0, np.cumsum(lengths)]),
+            shape=(len(sentence_words), len(distinct)))
         counts = (sentences_by_words @ self._word_ngrams(list(distinct))).tocsr()
         return tfidf_rows(counts, self.idf_)
 
@@ -253,10 +261,9 @@ class CharNgrams(WordNgrams):
                 ids[k] = cache[words[k]] = self._cut(words[k])
         lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))  # type: ignore[arg-type]
         cols = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int32)  # type: ignore[arg-type]
-        matrix = sp.csr_matrix((np.ones(len(cols), dtype=np.float32), cols, np.r_[0, np.cumsum(lengths)]),
-                               shape=(len(words), len(self.terms_)))
-        matrix.sum_duplicates()
-        return matrix
+        # repeated n-grams of a word stay separate entries: the product sums them
+        return sp.csr_matrix((np.ones(len(cols), dtype=np.float32), cols, np.r_[0, np.cumsum(lengths)]),
+                             shape=(len(words), len(self.terms_)))
 
     def _cut(self, word: str) -> np.ndarray:
         """The vocabulary ids of one word's char_wb n-grams, repeats kept: the
