@@ -47,9 +47,6 @@ SMOOTHING = 10.0
 # which is what WordNgrams' TfidfVectorizer uses (rhetoric/features.py).
 TOKEN = re.compile(r"(?u)\b\w\w+\b")
 
-# Cues per column: max lift, log(1 + sum of lifts).
-CUES_PER_COLUMN = 2
-
 
 @dataclass
 class SpanLexicon:
