@@ -65,7 +65,7 @@ class AnyTechnique:
     """Whether a sentence is judged to use any technique at all, and how likely.
 
     With a model this is its dedicated 'any technique' column, trained for
-    that question alone (+0.03 any-technique F1 over the union of the devices
+    that question alone (+0.04 any-technique F1 over the union of the devices
     in grouped CV, docs/ablation.md), against that column's threshold. It is
     its own decision: a sentence may carry tags and be judged False here, or
     the reverse. Without a model it is whether any tag fired in the sentence,
