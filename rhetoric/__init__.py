@@ -15,7 +15,7 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from rhetoric.batch import tag_dataframe
-    from rhetoric.tagger import Result, Tag, Tagger
+    from rhetoric.tagger import AnyTechnique, Result, Tag, Tagger
 
 _DEFAULT: Tagger | None = None
 
@@ -34,7 +34,7 @@ def tag(text: str) -> Result:
 def __getattr__(name: str) -> Any:
     # Tagger, Tag and Result import scikit-learn-free but numpy-heavy modules:
     # load them on first use so `import rhetoric` stays cheap for the CLI.
-    if name in ("Tagger", "Tag", "Result", "Evidence"):
+    if name in ("Tagger", "Tag", "Result", "Evidence", "AnyTechnique"):
         from rhetoric import tagger
 
         return getattr(tagger, name)
@@ -45,4 +45,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'rhetoric' has no attribute {name!r}")
 
 
-__all__ = ["DEVICES", "Device", "Result", "Tag", "Tagger", "__version__", "tag", "tag_dataframe"]
+__all__ = ["AnyTechnique", "DEVICES", "Device", "Result", "Tag", "Tagger", "__version__", "tag", "tag_dataframe"]

@@ -216,7 +216,7 @@ def format_error(doc_id: str, error: str, fmt: str, errors_apart: bool) -> tuple
     if errors_apart:
         return ERRORS, json.dumps({"id": doc_id, "error": error}, ensure_ascii=False) + "\n"
     if fmt == "jsonl":
-        return OUTPUT, json.dumps({"id": doc_id, "sentences": [], "tags": [], "error": error},
+        return OUTPUT, json.dumps({"id": doc_id, "sentences": [], "tags": [], "any_technique": [], "error": error},
                                   ensure_ascii=False) + "\n"
     if fmt == "csv":
         return OUTPUT, _csv_text([[doc_id, "", "", "", "", "", "", "", error]])

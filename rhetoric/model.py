@@ -23,11 +23,18 @@ import scipy.sparse as sp
 
 from rhetoric.context import Design
 from rhetoric.features import FeatureSpace
+from rhetoric.span_lexicon import SpanLexicon, append_cues, word_columns
 
-FORMAT = "rhetoric-linear-v1"
+# v2 adds the optional span lexicon (rhetoric/span_lexicon.py); a v1 model is
+# a v2 model without one and loads as it is. A library that reads only v1
+# refuses a v2 model instead of scoring it with the wrong stage-2 design.
+FORMAT = "rhetoric-linear-v2"
+READABLE_FORMATS = ("rhetoric-linear-v1", FORMAT)
 ARRAYS_FILE = "model.npz"
 MANIFEST_FILE = "manifest.json"
 RETRAIN_HINT = "retrain it with `rhetoric train --ptc PTC_DIR --out DIR` and load that DIR"
+# The span lexicon's array in model.npz (listed in the manifest's "span_lexicon").
+LEXICON_ARRAY = "span_lexicon.lift"
 # The manifest's own digest: SHA-256 of its canonical JSON without this key.
 MANIFEST_DIGEST_KEY = "manifest_sha256"
 # Files a model folder must not hold: rhetoric never unpickles, and a pickle
@@ -109,6 +116,7 @@ class Model:
     thresholds: np.ndarray  # (n_devices + 1,) probability at which each column fires
     stage2: Stage2 | None = None
     info: dict[str, Any] = field(default_factory=dict)  # provenance, metrics, fingerprints
+    lexicon: SpanLexicon | None = None  # stage-2 cues from gold spans (needs stage2)
     # (labels, out-of-fold probabilities, groups) of a model just trained; never saved
     training_oof_: Any = field(default=None, repr=False, compare=False)
 
@@ -141,7 +149,16 @@ class Model:
         shared = shared_cues([d.text[s:e] for d in docs for s, e in d.sentences],
                              [len(d.sentences) for d in docs], self.features.content_terms(X),
                              [h for d in docs for h in d.hits], self.devices)
-        return self.stage2.predict_proba(design(scores, len(self.devices), [len(d.sentences) for d in docs], shared))
+        designs = design(scores, len(self.devices), [len(d.sentences) for d in docs], shared)
+        if self.lexicon is not None:
+            designs = append_cues(designs, *self.lexicon.cues(X[:, self.word_columns()]))
+        return self.stage2.predict_proba(designs)
+
+    def word_columns(self) -> slice:
+        """The word n-gram block's columns of X (what the span lexicon reads)."""
+        if not hasattr(self, "_word_columns"):
+            self._word_columns = word_columns(self.features)
+        return self._word_columns
 
     def top_features(self, x: sp.csr_matrix, device_index: int, k: int = 3, row: int = 0) -> list[tuple[str, float]]:
         """The k features of sentence `row` of x that pushed this device up most.
@@ -176,10 +193,16 @@ class Model:
         arrays.update(coef=self.coef, intercept=self.intercept, thresholds=self.thresholds)
         if self.stage2 is not None:
             arrays.update(self.stage2.arrays())
+        lexicon = {}
+        if self.lexicon is not None:
+            arrays[LEXICON_ARRAY] = self.lexicon.lift
+            lexicon = {"span_lexicon": {"array": LEXICON_ARRAY, "shape": list(self.lexicon.lift.shape),
+                                        "rows": "word block terms", "columns": [*self.devices, "any"],
+                                        "smoothing": self.lexicon.smoothing}}
         # np.savez is deterministic for the same arrays: byte-identical retrains
         np.savez_compressed(out / ARRAYS_FILE, **arrays)  # type: ignore[arg-type]
         manifest = {"format": FORMAT, "devices": self.devices, "feature_blocks": specs,
-                    "sha256": {ARRAYS_FILE: _sha256(out / ARRAYS_FILE)}, **self.info}
+                    "sha256": {ARRAYS_FILE: _sha256(out / ARRAYS_FILE)}, **lexicon, **self.info}
         manifest = json.loads(json.dumps(manifest))  # as it will be read back (tuples as lists, keys as str)
         manifest[MANIFEST_DIGEST_KEY] = manifest_digest(manifest)
         (out / MANIFEST_FILE).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n",
@@ -212,7 +235,7 @@ class Model:
         if manifest[MANIFEST_DIGEST_KEY] != manifest_digest(manifest):
             raise ModelError(f"{manifest_path}: its SHA-256 does not match the {MANIFEST_DIGEST_KEY!r} it records "
                              f"(the manifest was edited or damaged); reinstall or {RETRAIN_HINT}")
-        if manifest.get("format") != FORMAT:
+        if manifest.get("format") not in READABLE_FORMATS:
             raise ModelError(f"{manifest_path}: format {manifest.get('format')!r}, expected {FORMAT!r}; "
                              f"{RETRAIN_HINT}")
         digest = _sha256(arrays_path)
@@ -241,10 +264,18 @@ class Model:
             features = FeatureSpace.from_saved(
                 manifest["feature_blocks"], {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)})
             info = {k: v for k, v in manifest.items()
-                    if k not in ("format", "devices", "feature_blocks", "sha256", MANIFEST_DIGEST_KEY)}
+                    if k not in ("format", "devices", "feature_blocks", "sha256", "span_lexicon", MANIFEST_DIGEST_KEY)}
             stage2 = Stage2.from_arrays(arrays) if "stage2.intercept" in arrays else None
+            lexicon = None
+            if "span_lexicon" in manifest:
+                spec = manifest["span_lexicon"]
+                lexicon = SpanLexicon(arrays[spec["array"]], float(spec["smoothing"]))
+                width = word_columns(features).stop - word_columns(features).start
+                if lexicon.lift.shape != (width, len(manifest["devices"]) + 1):
+                    raise ValueError(f"span lexicon of shape {lexicon.lift.shape}, expected "
+                                     f"({width}, {len(manifest['devices']) + 1})")
             return cls(features, list(manifest["devices"]), arrays["coef"], arrays["intercept"],
-                       arrays["thresholds"], stage2, info)
+                       arrays["thresholds"], stage2, info, lexicon)
         except (KeyError, ValueError, TypeError, IndexError) as err:
             raise ModelError(f"{folder}: the manifest and the arrays do not fit together ({type(err).__name__}: "
                              f"{err}); {RETRAIN_HINT}") from None

@@ -61,15 +61,36 @@ class Tag:
 
 
 @dataclass(frozen=True)
+class AnyTechnique:
+    """Whether a sentence is judged to use any technique at all, and how likely.
+
+    With a model this is its dedicated 'any technique' column, trained for
+    that question alone (+0.04 any-technique F1 over the union of the devices
+    in grouped CV, docs/ablation.md), against that column's threshold. It is
+    its own decision: a sentence may carry tags and be judged False here, or
+    the reverse. Without a model it is whether any tag fired in the sentence,
+    scored by its best tag."""
+
+    fires: bool
+    score: float  # the model's probability that the sentence uses some technique
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"fires": self.fires, "score": round(self.score, 4)}
+
+
+@dataclass(frozen=True)
 class Result:
     text: str
     sentences: tuple[tuple[int, int], ...] = ()
     tags: tuple[Tag, ...] = ()
     error: str | None = None  # set instead of tags when tag_many(on_error="skip") met bad input
+    # one per sentence, in the order of `sentences`
+    any_technique: tuple[AnyTechnique, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"sentences": [list(s) for s in self.sentences],
-                               "tags": [t.to_dict() for t in self.tags]}
+                               "tags": [t.to_dict() for t in self.tags],
+                               "any_technique": [a.to_dict() for a in self.any_technique]}
         if self.error is not None:
             out["error"] = self.error
         return out
@@ -187,7 +208,8 @@ class Tagger:
             n = len(doc.sentences)
             rows = slice(row, row + n)
             tags = self.combine(doc, None if proba is None else proba[rows], X, first_row=row)
-            results.append(Result(doc.text, tuple(doc.sentences), tuple(tags)))
+            judged = self.any_technique(len(doc.sentences), tags, None if proba is None else proba[rows])
+            results.append(Result(doc.text, tuple(doc.sentences), tuple(tags), any_technique=judged))
             row += n
         return results
 
@@ -199,6 +221,26 @@ class Tagger:
             return {d: self.threshold for d in self.model.devices}
         # thresholds has one more entry, for 'any technique': not a device of its own here
         return {d: float(t) for d, t in zip(self.model.devices, self.model.thresholds, strict=False)}
+
+    def any_threshold(self) -> float | None:
+        """The probability at which the model judges a sentence to use any technique."""
+        if self.model is None:
+            return None
+        return self.threshold if self.threshold is not None else float(self.model.thresholds[self.model.any_index])
+
+    def any_technique(self, n_sentences: int, tags: Sequence[Tag],
+                      proba: np.ndarray | None) -> tuple[AnyTechnique, ...]:
+        """Per sentence, the 'any technique' decision (see AnyTechnique)."""
+        threshold = self.any_threshold()
+        if proba is None or self.model is None or threshold is None:
+            best = [0.0] * n_sentences
+            fired = [False] * n_sentences
+            for t in tags:
+                fired[t.sentence] = True
+                best[t.sentence] = max(best[t.sentence], t.score)
+            return tuple(AnyTechnique(f, b) for f, b in zip(fired, best, strict=True))
+        p = proba[:, self.model.any_index]
+        return tuple(AnyTechnique(bool(q >= threshold), float(q)) for q in p)
 
     def combine(self, doc: Any, proba: np.ndarray | None, X: Any, first_row: int = 0) -> list[Tag]:
         """Decide, per sentence and device: the device fires when the model's
@@ -456,15 +498,17 @@ def _compact(result: Result) -> tuple[Any, ...]:
     tags = tuple((t.device, t.start, t.end, t.score, t.source, t.sentence,
                   tuple((h.sentence, h.start, h.end, h.rule_id, h.device) for h in t.evidence.hits),
                   t.evidence.features) for t in result.tags)
-    return result.sentences, tags
+    judged = tuple((a.fires, a.score) for a in result.any_technique)
+    return result.sentences, tags, judged
 
 
 def _result_from_compact(text: str, compact: tuple[Any, ...]) -> Result:
-    sentences, tags = compact
+    sentences, tags, judged = compact
     return Result(text, sentences, tuple(
         Tag(device, start, end, text[start:end], score, source, sentence,
             Evidence(tuple(Hit(*h) for h in hits), features))
-        for device, start, end, score, source, sentence, hits, features in tags))
+        for device, start, end, score, source, sentence, hits, features in tags),
+        any_technique=tuple(AnyTechnique(fires, score) for fires, score in judged))
 
 
-__all__ = ["Evidence", "ModelError", "Result", "Tag", "Tagger", "check_text", "map_in_workers"]
+__all__ = ["AnyTechnique", "Evidence", "ModelError", "Result", "Tag", "Tagger", "check_text", "map_in_workers"]

@@ -33,3 +33,25 @@ def test_evaluate_docs_runs_the_tagger(toy_tagger):
     rep = evaluate_docs(toy_tagger, toy_docs(2))
     assert rep["devices"]["loaded_language"]["recall"] > 0.5
     assert 0 <= rep["any_technique"]["f1"] <= 1
+
+
+def test_report_any_technique_from_the_dedicated_decision_and_the_union():
+    gold = np.zeros((4, len(DEVICE_IDS)), dtype=np.int8)
+    pred = np.zeros_like(gold)
+    ll = DEVICE_IDS.index("loaded_language")
+    gold[0, ll] = gold[1, ll] = 1
+    pred[0, ll] = pred[2, ll] = 1
+    rep = report(gold, pred, any_pred=np.array([1, 1, 0, 0]))
+    assert rep["any_technique_source"] == "dedicated" and rep["any_technique"]["f1"] == 1.0
+    assert rep["any_technique_union"]["f1"] == pytest.approx(0.5)
+    text = format_report(rep)
+    assert "'any' column" in text and "union of devices" in text
+    assert report(gold, pred)["any_technique_source"] == "union"
+
+
+def test_evaluate_docs_scores_the_taggers_own_any_decision(toy_tagger):
+    from conftest import toy_docs
+
+    rep = evaluate_docs(toy_tagger, toy_docs(2))
+    assert rep["any_technique_source"] == "dedicated"
+    assert {"any_technique", "any_technique_union"} <= set(rep)

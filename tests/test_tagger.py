@@ -107,5 +107,30 @@ def test_result_to_dict_is_json_ready(toy_tagger):
 
     d = toy_tagger.tag(TEXT).to_dict()
     assert json.loads(json.dumps(d)) == d
-    assert set(d) == {"sentences", "tags"}
+    assert set(d) == {"sentences", "tags", "any_technique"}
+    assert len(d["any_technique"]) == len(d["sentences"]) and {"fires", "score"} == set(d["any_technique"][0])
     assert {"device", "start", "end", "text", "score", "source", "sentence", "evidence"} <= set(d["tags"][0])
+
+
+def test_any_technique_per_sentence_follows_the_any_column_threshold(toy_tagger):
+    result = toy_tagger.tag(TEXT)
+    model = toy_tagger.model
+    cut = model.thresholds[model.any_index]
+    assert toy_tagger.any_threshold() == cut
+    assert len(result.any_technique) == len(result.sentences) == 3
+    for a in result.any_technique:
+        assert 0.0 <= a.score <= 1.0 and a.fires == (a.score >= cut)
+    # the toy 'any' column knows the PTC techniques only (loaded_language, doubt among the toy devices)
+    assert [a.fires for a in result.any_technique][1:] == [True, False]
+    everything = Tagger(model, toy_tagger.rules, threshold=0.0).tag(TEXT)
+    assert all(a.fires for a in everything.any_technique)
+    assert [a.score for a in everything.any_technique] == [a.score for a in result.any_technique]
+
+
+def test_any_technique_without_a_model_is_the_union_of_the_tags(rules):
+    result = Tagger(None, rules).tag(TEXT)
+    tagged = {t.sentence for t in result.tags}
+    assert tagged, "the rules should find something in TEXT"
+    assert [a.fires for a in result.any_technique] == [i in tagged for i in range(len(result.sentences))]
+    for i, a in enumerate(result.any_technique):
+        assert a.score == max((t.score for t in result.tags if t.sentence == i), default=0.0)

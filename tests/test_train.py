@@ -60,3 +60,19 @@ def test_written_documents_grouped_with_offsets(tmp_path):
     hist = DEVICE_IDS.index("appeal_to_history")
     assert doc.labels[:, hist].tolist() == [1, 0]
     assert doc.labels[0, DEVICE_IDS.index("doubt")] == UNKNOWN
+
+
+def test_model_card_shows_any_technique_both_ways_and_the_lexicon():
+    from rhetoric.train import model_card
+
+    scores = {"precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 4}
+    held = {"micro_f1": 0.3, "macro_f1": 0.2, "any_technique": {"f1": 0.61}, "any_technique_union": {"f1": 0.55},
+            "devices": {"doubt": scores}}
+    base = {"micro_f1": 0.3, "macro_f1": 0.2, "any_technique": {"f1": 0.5}, "any_technique_union": {"f1": 0.5},
+            "devices": {"doubt": scores}}
+    card = model_card({"training": {"config": {"span_lexicon": True, "stage2": True}},
+                       "heldout": held, "baseline_heldout": base})
+    assert "| any-technique F1, 'any' column | 0.610 | – |" in card
+    assert "| any-technique F1, union of the devices | 0.550 | 0.500 |" in card
+    assert "rhetoric/span_lexicon.py" in card
+    assert "span_lexicon" not in model_card({"training": {"config": {"span_lexicon": False}}})

@@ -1,0 +1,160 @@
+"""Grouped cross-validation of the library's own training (rhetoric.train.fit_model).
+
+    PYTHONPATH=. python scripts/cv_library.py --ptc ../shared/data/ptc \\
+        --project-data data/history_us_them --json cv_library.json
+
+Protocol. The PTC train+dev articles that are not held out
+(rhetoric/data/holdout.txt; the held-out documents are never read), with the
+project's labels when --project-data is given. For each configuration,
+fit_model runs as `rhetoric train` would (word n-grams only, char_ngrams=False,
+to keep a run to about ten minutes) and keeps its stage-2 out-of-fold
+probabilities (5 folds grouped by document). Thresholds are cross-fitted:
+fold k's rows are cut with best_threshold fitted on the other folds'
+out-of-fold rows, so no row's label sets its own threshold. Figures are
+pooled over all rows (mean and sd over the five folds beside them).
+
+With --nested, each configuration is also measured the way a shipped model
+meets new text: fit_model on four folds' documents (its own inner CV tunes
+the thresholds and mines the lexicon), then the fifth fold scored with that
+model's probabilities and thresholds. Slower (five fits), but no row's label
+reaches its own prediction by any path, not even through the stage-2 or
+lexicon fits of the other folds.
+
+The rules mined from PTC (`*.mined`) were mined on these articles, so they
+are left out of the rule features here by default (--with-mined-rules keeps
+them): they would lend every configuration the same leak.
+
+One configuration at a time, one process: the machine is shared.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from rhetoric.devices import DEVICE_IDS  # noqa: E402
+from rhetoric.evaluate import report  # noqa: E402
+from rhetoric.rules import RuleSet  # noqa: E402
+from rhetoric.train import (  # noqa: E402
+    UNKNOWN,
+    Sources,
+    TrainingConfig,
+    best_threshold,
+    column_labels,
+    document_inputs,
+    fit_model,
+    grouped_folds,
+    labelled_documents,
+)
+
+# Each configuration is TrainingConfig(char_ngrams=False, **overrides).
+CONFIGS: dict[str, dict[str, Any]] = {
+    "current (no lexicon)": {"span_lexicon": False},
+    "lexicon": {"span_lexicon": True, "lexicon_sentence_labels": True},
+    "lexicon (project columns 0)": {"span_lexicon": True, "lexicon_sentence_labels": False},
+}
+
+
+def cross_fitted(labels: np.ndarray, oof: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """0/1 per row and column: fold k's rows cut at the threshold fitted on the other folds."""
+    pred = np.zeros(labels.shape, dtype=np.int8)
+    for train_idx, test_idx in folds:
+        for j in range(labels.shape[1]):
+            known = train_idx[labels[train_idx, j] != UNKNOWN]
+            cut = best_threshold(labels[known, j], oof[known, j])
+            pred[test_idx, j] = np.nan_to_num(oof[test_idx, j], nan=-1.0) >= cut
+    return pred
+
+
+def figures(labels: np.ndarray, pred: np.ndarray) -> dict[str, Any]:
+    rep = report(labels[:, :-1], pred[:, :-1], DEVICE_IDS, any_pred=pred[:, -1])
+    return {"micro": rep["micro_f1"], "macro": rep["macro_f1"], "any_union": rep["any_technique_union"]["f1"],
+            "any_dedicated": rep["any_technique"]["f1"],
+            "devices": {d: s["f1"] for d, s in rep["devices"].items()}}
+
+
+def evaluate(name: str, docs: list[Any], rules: RuleSet, overrides: dict[str, Any]) -> dict[str, Any]:
+    config = TrainingConfig(char_ngrams=False, **overrides)
+    start = time.time()
+    model = fit_model(docs, rules, config)
+    labels, oof, groups = model.training_oof_
+    folds = grouped_folds(groups, config.folds)
+    pred = cross_fitted(labels, oof, folds)
+    out = figures(labels, pred)
+    per_fold = [figures(labels[te], pred[te]) for _, te in folds]
+    for key in ("micro", "macro", "any_union", "any_dedicated"):
+        values = [f[key] for f in per_fold]
+        out[f"{key}_folds"] = [round(float(np.mean(values)), 4), round(float(np.std(values)), 4)]
+    out["seconds"] = round(time.time() - start, 1)
+    out["config"] = vars(config)
+    return out
+
+
+def evaluate_nested(docs: list[Any], rules: RuleSet, overrides: dict[str, Any]) -> dict[str, Any]:
+    config = TrainingConfig(char_ngrams=False, **overrides)
+    start = time.time()
+    labels, preds, per_fold = [], [], []
+    for train_idx, test_idx in grouped_folds(np.array([d.id for d in docs]), config.folds):
+        model = fit_model([docs[i] for i in train_idx], rules, config)
+        test = [docs[i] for i in test_idx]
+        inputs = document_inputs(test, rules)
+        proba = model.predict_proba(model.features.transform(inputs), inputs)
+        labels.append(column_labels(test, DEVICE_IDS))
+        preds.append((proba >= model.thresholds).astype(np.int8))
+        per_fold.append(figures(labels[-1], preds[-1]))
+    out = figures(np.vstack(labels), np.vstack(preds))
+    for key in ("micro", "macro", "any_union", "any_dedicated"):
+        values = [f[key] for f in per_fold]
+        out[f"{key}_folds"] = [round(float(np.mean(values)), 4), round(float(np.std(values)), 4)]
+    out["seconds"] = round(time.time() - start, 1)
+    out["config"] = vars(config)
+    return out
+
+
+def row(name: str, r: dict[str, Any]) -> str:
+    cells = [f"{r[k]:.3f} ({r[k + '_folds'][0]:.3f} ± {r[k + '_folds'][1]:.3f})"
+             for k in ("micro", "macro", "any_union", "any_dedicated")]
+    extra = [f"{r['devices'].get(d, 0.0):.3f}" for d in ("appeal_to_history", "us_vs_them")]
+    return f"| {name} | " + " | ".join(cells + extra) + " |"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--ptc", required=True, help="PTC folder (train/ and dev/ inside)")
+    ap.add_argument("--project-data", help="the project's appeal_to_history / us_vs_them labels")
+    ap.add_argument("--configs", default=",".join(CONFIGS), help="comma-separated names from CONFIGS")
+    ap.add_argument("--with-mined-rules", action="store_true", help="keep the rules mined from PTC")
+    ap.add_argument("--nested", action="store_true", help="measure by nested CV instead (five fits each)")
+    ap.add_argument("--json", help="also write the figures to this file")
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    rules = RuleSet.load()
+    if not args.with_mined_rules:
+        rules = RuleSet([d for d in rules.definitions if not d.id.endswith(".mined")])
+    sources = Sources(Path(args.ptc), Path(args.project_data) if args.project_data else None)
+    docs = labelled_documents(sources, held_out=False)
+    print(f"# {len(docs)} documents, {sum(len(d.sentences) for d in docs)} sentences", flush=True)
+    print("| configuration | micro-F1 | macro-F1 | any (union) | any (dedicated) | appeal_to_history F1 | "
+          "us_vs_them F1 |\n|---|---|---|---|---|---|---|", flush=True)
+    results = {}
+    for name in args.configs.split(","):
+        if args.nested:
+            results[name] = evaluate_nested(docs, rules, CONFIGS[name])
+        else:
+            results[name] = evaluate(name, docs, rules, CONFIGS[name])
+        print(row(name, results[name]), f"<!-- {results[name]['seconds']}s -->", flush=True)
+        if args.json:
+            Path(args.json).write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
