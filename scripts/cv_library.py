@@ -89,8 +89,12 @@ def evaluate(name: str, docs: list[Any], rules: RuleSet, overrides: dict[str, An
     labels, oof, groups = model.training_oof_
     folds = grouped_folds(groups, config.folds)
     pred = cross_fitted(labels, oof, folds)
-    out = figures(labels, pred)
-    per_fold = [figures(labels[te], pred[te]) for _, te in folds]
+    return summary(figures(labels, pred), [figures(labels[te], pred[te]) for _, te in folds], start, config)
+
+
+def summary(out: dict[str, Any], per_fold: list[dict[str, Any]], start: float,
+            config: TrainingConfig) -> dict[str, Any]:
+    """The pooled figures with each one's mean and sd over the folds, the run time and the config."""
     for key in ("micro", "macro", "any_union", "any_dedicated"):
         values = [f[key] for f in per_fold]
         out[f"{key}_folds"] = [round(float(np.mean(values)), 4), round(float(np.std(values)), 4)]
@@ -111,13 +115,7 @@ def evaluate_nested(docs: list[Any], rules: RuleSet, overrides: dict[str, Any]) 
         labels.append(column_labels(test, DEVICE_IDS))
         preds.append((proba >= model.thresholds).astype(np.int8))
         per_fold.append(figures(labels[-1], preds[-1]))
-    out = figures(np.vstack(labels), np.vstack(preds))
-    for key in ("micro", "macro", "any_union", "any_dedicated"):
-        values = [f[key] for f in per_fold]
-        out[f"{key}_folds"] = [round(float(np.mean(values)), 4), round(float(np.std(values)), 4)]
-    out["seconds"] = round(time.time() - start, 1)
-    out["config"] = vars(config)
-    return out
+    return summary(figures(np.vstack(labels), np.vstack(preds)), per_fold, start, config)
 
 
 def row(name: str, r: dict[str, Any]) -> str:
