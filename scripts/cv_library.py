@@ -35,6 +35,7 @@ One configuration at a time, one process: the machine is shared.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import sys
@@ -47,6 +48,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import rhetoric.train as train_module  # noqa: E402
 from rhetoric.devices import DEVICE_IDS  # noqa: E402
 from rhetoric.evaluate import report  # noqa: E402
 from rhetoric.rules import RuleSet  # noqa: E402
@@ -94,6 +96,39 @@ def figures(labels: np.ndarray, pred: np.ndarray) -> dict[str, Any]:
     return {"micro": rep["micro_f1"], "macro": rep["macro_f1"], "any_union": rep["any_technique_union"]["f1"],
             "any_dedicated": rep["any_technique"]["f1"],
             "devices": {d: s["f1"] for d, s in rep["devices"].items()}}
+
+
+# Stage-1 fits remembered across the configurations of a run: a configuration
+# that changes only the project devices' stage 1 (project_C, written_weight,
+# project_char_ngrams) refits those two columns and takes every other column's
+# fit, identical, from the earlier run. Keyed by the rows, labels, weights and
+# settings of the fit.
+_FITS: dict[bytes, tuple[np.ndarray, float]] = {}
+
+
+def _fit_key(X: Any, y: np.ndarray, C: float, class_weight: str | None, solver: str,
+             sample_weight: np.ndarray | None) -> bytes:
+    h = hashlib.blake2b(repr((X.shape, getattr(X, "nnz", None), C, class_weight, solver)).encode())
+    parts = (X.indptr, X.indices, X.data) if hasattr(X, "indptr") else (np.ascontiguousarray(X),)
+    for a in (*parts, y, np.zeros(0) if sample_weight is None else sample_weight):
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.digest()
+
+
+def _remembered_fit(X: Any, y: np.ndarray, C: float, class_weight: str | None, solver: str,
+                    sample_weight: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+    if solver != "liblinear":  # stage 2: small, refitted every time
+        return _original_fit(X, y, C, class_weight, solver, sample_weight)
+    key = _fit_key(X, y, C, class_weight, solver, sample_weight)
+    if key not in _FITS:
+        w, b = _original_fit(X, y, C, class_weight, solver, sample_weight)
+        _FITS[key] = (w, b)
+    w, b = _FITS[key]
+    return w.copy(), b
+
+
+_original_fit = train_module._fit_binary
+train_module._fit_binary = _remembered_fit  # type: ignore[assignment]  # fit_stage1 looks it up at call time
 
 
 # Options that leave stage 1 (and the stage-2 designs) as they are: a
