@@ -95,7 +95,8 @@ class TrainingConfig:
     # on the out-of-fold predictions (None: the plain F1 optimum).
     any_threshold_cap: float | None = 2.0
     # The in-group / out-group / blame cue counts of features.GroupCues at
-    # stage 1 (built from the us_vs_them rules' term groups).
+    # stage 1 of the project devices (built from the us_vs_them rules' term
+    # groups); the PTC devices and 'any' do not see them.
     group_cues: bool = False
 
 
@@ -330,10 +331,15 @@ def stage1_plan(config: TrainingConfig, devices: Sequence[str], groups: np.ndarr
     features = None
     if not config.project_char_ngrams and space is not None:
         features = space.columns_except(CharNgrams)
+    # GroupCues is a block for us_vs_them: the other columns do not see it
+    others = space.columns_except(GroupCues) if space is not None and config.group_cues else None
     for j, device in enumerate(devices):
         if device in PROJECT_DEVICES:
             plan.C[j] = config.C if config.project_C is None else config.project_C
             plan.weights[j], plan.features[j] = weights, features
+        else:
+            plan.features[j] = others
+    plan.features[len(devices)] = others  # 'any'
     return plan
 
 

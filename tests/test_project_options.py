@@ -91,6 +91,16 @@ def test_stage1_plan_touches_the_project_columns_only():
     assert default.C == [1.0] * 4 and default.weights == [None] * 4 and default.features == [None] * 4
 
 
+def test_group_cues_seen_by_the_project_columns_only():
+    devices = ["loaded_language", "us_vs_them"]
+    docs = docs_of(["We will never let the elites win.", "They betrayed our people again."])
+    space = FeatureSpace([WordNgrams(min_df=1), Shape(), BLOCK]).fit(docs)
+    plan = stage1_plan(TrainingConfig(group_cues=True), devices, np.array(["1", "2"]), space)
+    n_before = len(space.blocks[0].feature_names()) + len(Shape.NAMES)
+    assert np.array_equal(plan.features[0], np.arange(n_before)) and plan.features[1] is None
+    assert np.array_equal(plan.features[2], np.arange(n_before))  # 'any'
+
+
 def test_stage2_Cs_per_column_group():
     devices = ["loaded_language", "us_vs_them"]
     assert stage2_Cs(TrainingConfig(), devices) == [0.1, 0.1, 0.1]
@@ -114,7 +124,9 @@ def test_fit_model_with_every_project_option(rules, tmp_path):
     char = [i for i, n in enumerate(model.features.feature_names()) if n.startswith("char:")]
     assert char and not model.coef[TOY_DEVICES.index("us_vs_them"), char].any()
     assert model.coef[TOY_DEVICES.index("loaded_language"), char].any()
-    assert any(n.startswith("groups:") for n in model.features.feature_names())
+    groups = [i for i, n in enumerate(model.features.feature_names()) if n.startswith("groups:")]
+    assert groups and not model.coef[TOY_DEVICES.index("loaded_language"), groups].any()
+    assert model.coef[TOY_DEVICES.index("us_vs_them"), groups].any()
     assert model.training_designs_ is not None
     model.save(tmp_path / "m")
     again = Model.load(tmp_path / "m")
