@@ -95,9 +95,10 @@ class TrainingConfig:
     # on the out-of-fold predictions (None: the plain F1 optimum).
     any_threshold_cap: float | None = 2.0
     # The in-group / out-group / blame cue counts of features.GroupCues at
-    # stage 1 of the project devices (built from the us_vs_them rules' term
-    # groups); the PTC devices and 'any' do not see them.
+    # stage 1 (built from the us_vs_them rules' term groups), seen by the
+    # columns of group_cue_devices only; the other columns do not see them.
     group_cues: bool = False
+    group_cue_devices: tuple[str, ...] = ("us_vs_them",)
 
 
 # -- sentences and labels -------------------------------------------------------
@@ -337,8 +338,9 @@ def stage1_plan(config: TrainingConfig, devices: Sequence[str], groups: np.ndarr
         if device in PROJECT_DEVICES:
             plan.C[j] = config.C if config.project_C is None else config.project_C
             plan.weights[j], plan.features[j] = weights, features
-        else:
-            plan.features[j] = others
+        if device not in config.group_cue_devices and others is not None:
+            own = plan.features[j]
+            plan.features[j] = others if own is None else np.intersect1d(own, others)
     plan.features[len(devices)] = others  # 'any'
     return plan
 

@@ -165,6 +165,10 @@ def summary(out: dict[str, Any], per_fold: list[dict[str, Any]], start: float,
     for device in PROJECT_DEVICES:  # the project devices' F1 over the folds, too
         values = [f["devices"].get(device, 0.0) for f in per_fold]
         out[f"{device}_folds"] = [round(float(np.mean(values)), 4), round(float(np.std(values)), 4)]
+    # each fold's figures, for paired differences between configurations
+    out["per_fold"] = {key: [round(float(f[key]), 4) for f in per_fold] for key in ("micro", "any_dedicated")}
+    out["per_fold"].update({d: [round(float(f["devices"].get(d, 0.0)), 4) for f in per_fold]
+                            for d in PROJECT_DEVICES})
     out["seconds"] = round(time.time() - start, 1)
     out["config"] = vars(config)
     return out

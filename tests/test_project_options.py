@@ -99,6 +99,21 @@ def test_group_cues_seen_by_the_project_columns_only():
     n_before = len(space.blocks[0].feature_names()) + len(Shape.NAMES)
     assert np.array_equal(plan.features[0], np.arange(n_before)) and plan.features[1] is None
     assert np.array_equal(plan.features[2], np.arange(n_before))  # 'any'
+    both = stage1_plan(TrainingConfig(group_cues=True, group_cue_devices=("loaded_language", "us_vs_them")),
+                       devices, np.array(["1", "2"]), space)
+    assert both.features[0] is None and both.features[1] is None
+
+
+def test_group_cues_and_no_char_ngrams_together():
+    devices = ["loaded_language", "appeal_to_history", "us_vs_them"]
+    docs = docs_of(["We will never let the elites win.", "They betrayed our people again."])
+    space = FeatureSpace([WordNgrams(min_df=1), CharNgrams(min_df=1), BLOCK]).fit(docs)
+    plan = stage1_plan(TrainingConfig(group_cues=True, project_char_ngrams=False), devices,
+                       np.array(["1", "2"]), space)
+    n_word, n_char = (len(b.feature_names()) for b in space.blocks[:2])
+    assert np.array_equal(plan.features[0], np.arange(n_word + n_char))  # a PTC device: char, no groups
+    assert np.array_equal(plan.features[1], np.arange(n_word))  # appeal_to_history: neither
+    assert np.array_equal(plan.features[2], space.columns_except(CharNgrams))  # us_vs_them: groups, no char
 
 
 def test_stage2_Cs_per_column_group():
