@@ -372,7 +372,112 @@ class Shape:
         return cls()
 
 
-BLOCK_TYPES: dict[str, Any] = {"word": WordNgrams, "char": CharNgrams, "rules": RuleHits, "shape": Shape}
+class GroupCues:
+    """The structure of us_vs_them without its topic words: per sentence, how
+    many in-group markers (we, our, the people), third-person plurals (they,
+    them), out-group labels (the elites, hostile forces, certain countries)
+    and blame, threat or opposition cues (against, provoke, smear) it holds,
+    and whether they meet. The terms are the us_vs_them rules' `all_of`
+    groups (rhetoric/lexicons/us_vs_them.json), copied into the block's
+    parameters when it is made, so a saved model keeps the terms it was
+    trained with."""
+
+    name = "groups"
+    ROLES = ("in", "they", "out", "nation", "cue")
+    # Nations, blocs, faiths and parties named as actors: the sides a
+    # us-vs-them sentence sets against each other when it names no
+    # 'out-group' word ("the United States keeps provoking China"). Written
+    # from general knowledge, no corpus text; counted as a group, so no single
+    # name becomes evidence on its own.
+    NATIONS = ("america", "american", "americans", "the united states", "the us", "washington", "china", "chinese",
+               "beijing", "russia", "russian", "russians", "moscow", "the kremlin", "ukraine", "ukrainian",
+               "europe", "european", "europeans", "the eu", "brussels", "nato", "the west", "western", "britain",
+               "british", "israel", "israeli", "israelis", "iran", "iranian", "palestinians", "arab", "arabs",
+               "muslim", "muslims", "islam", "islamic", "christian", "christians", "jews", "jewish",
+               "immigrants", "migrants", "refugees", "foreigners", "democrats", "republicans", "liberals",
+               "conservatives", "the left", "the right", "the government", "the regime")
+    # Which role each us_vs_them all_of group plays: (rule id, group index).
+    # hostile_forces' second group mixes in-group markers and cues: its terms
+    # that other groups name keep those groups' role, the rest are in-group
+    # markers (the motherland, compatriots, the chinese people).
+    GROUP_ROLES = {("us_vs_them.we_they_opposed", 0): "in", ("us_vs_them.we_they_opposed", 1): "they",
+                   ("us_vs_them.we_they_opposed", 2): "cue", ("us_vs_them.outgroup_labels", 0): "in",
+                   ("us_vs_them.outgroup_labels", 1): "out", ("us_vs_them.hostile_forces", 0): "out",
+                   ("us_vs_them.hostile_forces", 1): "in|cue", ("us_vs_them.certain_countries", 0): "out",
+                   ("us_vs_them.certain_countries", 1): "cue"}
+    NAMES = ("in", "they", "out", "nation", "cue", "in_and_other", "other_and_cue", "in_other_cue")
+    TOKEN = re.compile(r"[\w'-]+")
+
+    def __init__(self, terms: dict[str, list[str]]) -> None:
+        self.terms = {role: sorted(set(terms.get(role, []))) for role in self.ROLES}
+        self._patterns = {role: self._pattern(ts) for role, ts in self.terms.items()}
+
+    @staticmethod
+    def _pattern(terms: Sequence[str]) -> re.Pattern[str] | None:
+        if not terms:
+            return None
+        # longest first, whole tokens only (texts are normalised to single spaces)
+        alternatives = "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True))
+        return re.compile(rf"(?<![\w'-])(?:{alternatives})(?![\w'-])")
+
+    @classmethod
+    def from_definitions(cls, definitions: Sequence[Any]) -> GroupCues:
+        by_group = {(d.id, k): list(g) for d in definitions for k, g in enumerate(d.all_of)}
+        terms: dict[str, list[str]] = {role: [] for role in cls.ROLES}
+        mixed: list[str] = []
+        for key, role in cls.GROUP_ROLES.items():
+            if role == "in|cue":
+                mixed += by_group.get(key, [])
+            else:
+                terms[role] += by_group.get(key, [])
+        known = {t for ts in terms.values() for t in ts}
+        terms["in"] += [t for t in mixed if t not in known]
+        terms["nation"] = list(cls.NATIONS)
+        return cls(terms)
+
+    @classmethod
+    def from_rules(cls, rules: Any) -> GroupCues:
+        """From a RuleSet (its us_vs_them definitions)."""
+        return cls.from_definitions([d for d in rules.definitions if d.device == "us_vs_them"])
+
+    def fit(self, docs: Sequence[DocumentInput]) -> GroupCues:
+        return self
+
+    def counts(self, texts: Sequence[str]) -> np.ndarray:
+        """(n, len(ROLES)): occurrences of each role's terms per sentence."""
+        out = np.zeros((len(texts), len(self.ROLES)))
+        for i, text in enumerate(texts):
+            norm = " ".join(self.TOKEN.findall(text.lower()))
+            for j, role in enumerate(self.ROLES):
+                pattern = self._patterns[role]
+                if pattern is not None:
+                    out[i, j] = len(pattern.findall(norm))
+        return out
+
+    def transform(self, docs: Sequence[DocumentInput]) -> sp.csr_matrix:
+        c = self.counts(sentence_texts(docs))
+        has = c > 0
+        other = has[:, 1] | has[:, 2] | has[:, 3]  # a 'they', a named out-group or a nation
+        columns = [np.log1p(c), (has[:, 0] & other)[:, None], (other & has[:, 4])[:, None],
+                   (has[:, 0] & other & has[:, 4])[:, None]]
+        return sp.csr_matrix(np.hstack(columns).astype(np.float32).reshape(len(c), len(self.NAMES)))
+
+    def feature_names(self) -> list[str]:
+        return [f"groups:{n}" for n in self.NAMES]
+
+    def params(self) -> dict[str, Any]:
+        return {"terms": self.terms}
+
+    def arrays(self) -> Arrays:
+        return {}
+
+    @classmethod
+    def from_saved(cls, params: dict[str, Any], arrays: Arrays) -> GroupCues:
+        return cls(params["terms"])
+
+
+BLOCK_TYPES: dict[str, Any] = {"word": WordNgrams, "char": CharNgrams, "rules": RuleHits, "shape": Shape,
+                               "groups": GroupCues}
 
 
 class FeatureSpace:
@@ -391,6 +496,16 @@ class FeatureSpace:
 
     def feature_names(self) -> list[str]:
         return [n for b in self.blocks for n in b.feature_names()]
+
+    def columns_except(self, kind: type) -> np.ndarray:
+        """The column indices of every block that is not of type `kind`."""
+        keep, start = [], 0
+        for block in self.blocks:
+            width = len(block.feature_names())
+            if type(block) is not kind:
+                keep.append(np.arange(start, start + width))
+            start += width
+        return np.concatenate(keep) if keep else np.zeros(0, dtype=np.int64)
 
     def content_terms(self, X: sp.csr_matrix) -> sp.csr_matrix:
         """The columns of X that are word n-grams with a content word in them

@@ -119,6 +119,8 @@ class Model:
     lexicon: SpanLexicon | None = None  # stage-2 cues from gold spans (needs stage2)
     # (labels, out-of-fold probabilities, groups) of a model just trained; never saved
     training_oof_: Any = field(default=None, repr=False, compare=False)
+    # the stage-2 designs of a model just trained (scripts/cv_library.py); never saved
+    training_designs_: Any = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # Stored as saved: float32 weights halve the file, and a model in memory

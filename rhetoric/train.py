@@ -23,7 +23,7 @@ from rhetoric import span_lexicon
 from rhetoric.context import Design
 from rhetoric.corpus import Document, Span, read_ptc, read_semeval_memes, sentence_labels
 from rhetoric.devices import DEVICE_IDS, PTC_DEVICE_IDS
-from rhetoric.features import CharNgrams, DocumentInput, FeatureSpace, RuleHits, Shape, WordNgrams
+from rhetoric.features import CharNgrams, DocumentInput, FeatureSpace, GroupCues, RuleHits, Shape, WordNgrams
 from rhetoric.model import Model, Stage2
 from rhetoric.rules import RuleSet
 from rhetoric.span_lexicon import SpanLexicon
@@ -75,6 +75,44 @@ class TrainingConfig:
     # (True) or left at zero (False). True: F1 0.630 / 0.544 against
     # 0.585 / 0.482 in the same CV.
     lexicon_sentence_labels: bool = True
+    # Options for the project's devices (appeal_to_history, us_vs_them) and the
+    # 'any technique' column. Every default below is the behaviour the model
+    # had before they existed: none of the alternatives cleared the bar (more
+    # than one fold sd on its target, micro-F1 and the other project device
+    # not lower) in the 5-fold grouped CV with char n-grams of docs/ablation.md,
+    # "Project devices and any-technique, grouped CV" (baseline us_vs_them F1
+    # 0.578, fold sd 0.008; any 0.577, fold sd 0.038; micro 0.321).
+    # Stage-1 C of the project devices' columns (None: `C`). 3: us_vs_them
+    # 0.587 (+0.009, about one sd; +0.007 with 4 folds, sd 0.030 there);
+    # 10: 0.598 but micro-F1 0.318 (lower in 5 of 5 folds); 0.1 / 0.3 worse.
+    project_C: float | None = None
+    # Stage-2 C of the project devices' columns and of 'any' (None:
+    # `stage2_C`). Project 0.03 / 0.3 / 1: us_vs_them 0.584 / 0.583 / 0.573
+    # with appeal_to_history lower each time; any 0.03 / 0.3 / 1: 0.581 /
+    # 0.576 / 0.577 against 0.577 (sd 0.038).
+    stage2_C_project: float | None = None
+    stage2_C_any: float | None = None
+    # Sample weight of the project's written sentences (documents "written:*")
+    # in the project devices' stage-1 fit; the PTC-sample sentences weigh 1.
+    # 2: us_vs_them 0.583 (+0.005), 0.5: 0.570.
+    written_weight: float = 1.0
+    # Whether the project devices' stage 1 sees the character n-grams (False:
+    # word n-grams, rule hits and surface features only): 0.579 against 0.578,
+    # appeal_to_history 0.659 against 0.665.
+    project_char_ngrams: bool = True
+    # The 'any' column's threshold cap, sentences accepted per true positive
+    # on the out-of-fold predictions (None: the plain F1 optimum). The cap
+    # never binds for 'any': uncapped and cap 3 give the same 0.577.
+    any_threshold_cap: float | None = 2.0
+    # The in-group / out-group / blame cue counts of features.GroupCues at
+    # stage 1 (built from the us_vs_them rules' term groups), seen by the
+    # columns of group_cue_devices only; the other columns do not see them.
+    # us_vs_them 0.593 (+0.015 pooled, +0.014 ± 0.020 paired over the 5
+    # folds), and with project_C=3 0.603 (+0.023 ± 0.022, micro 0.323); but
+    # with 4 folds -0.008 alone and +0.017 with project_C=3 (fold sd 0.030,
+    # micro 0.303 -> 0.301): not a robust gain, so off.
+    group_cues: bool = False
+    group_cue_devices: tuple[str, ...] = ("us_vs_them",)
 
 
 # -- sentences and labels -------------------------------------------------------
@@ -213,11 +251,14 @@ def document_inputs(docs: Sequence[LabelledDoc], rules: RuleSet) -> list[Documen
     return [DocumentInput(d.text, d.sentences, rules.match(d.text, d.sentences)) for d in docs]
 
 
-def default_feature_space(rules: RuleSet, char_ngrams: bool = False) -> FeatureSpace:
+def default_feature_space(rules: RuleSet, char_ngrams: bool = False, group_cues: bool = False) -> FeatureSpace:
     blocks: list[Any] = [WordNgrams()]
     if char_ngrams:
         blocks.append(CharNgrams())
-    return FeatureSpace(blocks + [RuleHits([r.id for r in rules.rules], list(DEVICE_IDS)), Shape()])
+    blocks += [RuleHits([r.id for r in rules.rules], list(DEVICE_IDS)), Shape()]
+    if group_cues:
+        blocks.append(GroupCues.from_rules(rules))
+    return FeatureSpace(blocks)
 
 
 # A threshold may accept at most this many sentences per true positive on the
@@ -245,6 +286,11 @@ def best_threshold(y: np.ndarray, p: np.ndarray, cap: float | None = MAX_PREDICT
     return float((p[order[best]] + nxt) / 2)
 
 
+def threshold_cap(config: TrainingConfig, column: str) -> float | None:
+    """The cap on a column's threshold: config.any_threshold_cap for 'any'."""
+    return config.any_threshold_cap if column == "any" else MAX_PREDICTED_PER_POSITIVE
+
+
 def column_labels(docs: Sequence[LabelledDoc], devices: Sequence[str]) -> np.ndarray:
     """Labels per sentence for each device, then 'any technique' (1 when any
     PTC technique among `devices` is present; unknown unless all are known)."""
@@ -257,34 +303,89 @@ def column_labels(docs: Sequence[LabelledDoc], devices: Sequence[str]) -> np.nda
     return np.column_stack([labels, any_label])
 
 
-def _fit_binary(X: Any, y: np.ndarray, C: float, class_weight: str | None, solver: str) -> tuple[np.ndarray, float]:
+def _fit_binary(X: Any, y: np.ndarray, C: float, class_weight: str | None, solver: str,
+                sample_weight: np.ndarray | None = None) -> tuple[np.ndarray, float]:
     from sklearn.linear_model import LogisticRegression
 
     if len(y) == 0 or y.min() == y.max():  # one class only: a constant model
         return np.zeros(X.shape[1]), 20.0 if len(y) and y.max() == 1 else -20.0
     # lbfgs needs more than its default 100 iterations on standardised dense cues
     clf = LogisticRegression(C=C, class_weight=class_weight, solver=solver, max_iter=2000)
-    clf.fit(X, y)
+    clf.fit(X, y, sample_weight=sample_weight)
     return clf.coef_[0].astype(np.float64), float(clf.intercept_[0])
 
 
-def fit_stage1(X: Any, labels: np.ndarray, config: TrainingConfig) -> tuple[np.ndarray, np.ndarray]:
+@dataclass
+class Stage1Plan:
+    """How each stage-1 column is fitted: its C, the rows' sample weights (None:
+    all 1) and the feature columns it sees (None: all)."""
+
+    C: list[float]
+    weights: list[np.ndarray | None]
+    features: list[np.ndarray | None]
+
+    @classmethod
+    def uniform(cls, n_columns: int, C: float) -> Stage1Plan:
+        return cls([C] * n_columns, [None] * n_columns, [None] * n_columns)
+
+    def rows(self, idx: np.ndarray) -> Stage1Plan:
+        """The plan for a subset of the rows."""
+        return Stage1Plan(self.C, [None if w is None else w[idx] for w in self.weights], self.features)
+
+
+def stage1_plan(config: TrainingConfig, devices: Sequence[str], groups: np.ndarray,
+                space: FeatureSpace | None) -> Stage1Plan:
+    """The project devices' columns with their own C, written-sentence weight
+    and feature columns (config.project_C, written_weight, project_char_ngrams);
+    every other column as before."""
+    plan = Stage1Plan.uniform(len(devices) + 1, config.C)
+    weights = None
+    if config.written_weight != 1.0:
+        written = np.char.startswith(groups.astype(str), "written:")
+        weights = np.where(written, config.written_weight, 1.0)
+    features = None
+    if not config.project_char_ngrams and space is not None:
+        features = space.columns_except(CharNgrams)
+    # GroupCues is a block for us_vs_them: the other columns do not see it
+    others = space.columns_except(GroupCues) if space is not None and config.group_cues else None
+    for j, device in enumerate(devices):
+        if device in PROJECT_DEVICES:
+            plan.C[j] = config.C if config.project_C is None else config.project_C
+            plan.weights[j], plan.features[j] = weights, features
+        if device not in config.group_cue_devices and others is not None:
+            own = plan.features[j]
+            plan.features[j] = others if own is None else np.intersect1d(own, others)
+    plan.features[len(devices)] = others  # 'any'
+    return plan
+
+
+def fit_stage1(X: Any, labels: np.ndarray, config: TrainingConfig,
+               plan: Stage1Plan | None = None) -> tuple[np.ndarray, np.ndarray]:
     """One logistic regression per column on the rows that know it."""
+    plan = plan or Stage1Plan.uniform(labels.shape[1], config.C)
     coef = np.zeros((labels.shape[1], X.shape[1]))
     intercept = np.zeros(labels.shape[1])
     for j in range(labels.shape[1]):
         known = np.flatnonzero(labels[:, j] != UNKNOWN)
-        coef[j], intercept[j] = _fit_binary(X[known], labels[known, j], config.C, config.class_weight, "liblinear")
+        weights, columns = plan.weights[j], plan.features[j]
+        Xj = X[known] if columns is None else X[known][:, columns]
+        w, intercept[j] = _fit_binary(Xj, labels[known, j], plan.C[j], config.class_weight, "liblinear",
+                                      None if weights is None else weights[known])
+        if columns is None:
+            coef[j] = w
+        else:
+            coef[j, columns] = w
     return coef, intercept
 
 
 def stage1_out_of_fold(X: Any, labels: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]],
-                       config: TrainingConfig) -> np.ndarray:
+                       config: TrainingConfig, plan: Stage1Plan | None = None) -> np.ndarray:
     """Stage-1 decision values for every row from the fold model that did not
     see its document (for the rows' context too, so every row gets one)."""
+    plan = plan or Stage1Plan.uniform(labels.shape[1], config.C)
     scores = np.zeros(labels.shape)
     for train_idx, test_idx in folds:
-        coef, intercept = fit_stage1(X[train_idx], labels[train_idx], config)
+        coef, intercept = fit_stage1(X[train_idx], labels[train_idx], config, plan.rows(train_idx))
         scores[test_idx] = np.asarray(X[test_idx] @ coef.T) + intercept
     return scores
 
@@ -313,25 +414,34 @@ def lexicon_designs(designs: Design, docs: Sequence[LabelledDoc], labels: np.nda
     return span_lexicon.append_cues(designs, cue_max, cue_sum), lexicon
 
 
+def stage2_Cs(config: TrainingConfig, devices: Sequence[str]) -> list[float]:
+    """Each stage-2 column's C: the project devices' and 'any' may have their own."""
+    project = config.stage2_C if config.stage2_C_project is None else config.stage2_C_project
+    any_C = config.stage2_C if config.stage2_C_any is None else config.stage2_C_any
+    return [project if d in PROJECT_DEVICES else config.stage2_C for d in devices] + [any_C]
+
+
 def fit_stage2(designs: Iterable[np.ndarray], labels: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]],
-               config: TrainingConfig) -> tuple[Stage2, np.ndarray]:
+               config: TrainingConfig, devices: Sequence[str] | None = None) -> tuple[Stage2, np.ndarray]:
     """Per column: standardise its design, fit a logistic regression, and give
     out-of-fold probabilities (NaN where the label is unknown)."""
     means, scales, coefs, intercepts = [], [], [], []
     oof = np.full(labels.shape, np.nan)
+    Cs = stage2_Cs(config, DEVICE_IDS if devices is None else devices)
     for j, Z in enumerate(designs):
+        C = Cs[j] if j < len(Cs) else config.stage2_C
         known = labels[:, j] != UNKNOWN
         rows = Z[known] if known.any() else Z
         mean, scale = rows.mean(0), rows.std(0) + 1e-6  # 1e-6: constant cues stay finite
         Zs = (Z - mean) / scale
-        w, b = _fit_binary(Zs[known], labels[known, j], config.stage2_C, None, "lbfgs")
+        w, b = _fit_binary(Zs[known], labels[known, j], C, None, "lbfgs")
         means.append(mean)
         scales.append(scale)
         coefs.append(w)
         intercepts.append(b)
         for train_idx, test_idx in folds:
             tr, te = train_idx[known[train_idx]], test_idx[known[test_idx]]
-            w_fold, b_fold = _fit_binary(Zs[tr], labels[tr, j], config.stage2_C, None, "lbfgs")
+            w_fold, b_fold = _fit_binary(Zs[tr], labels[tr, j], C, None, "lbfgs")
             oof[te, j] = 1 / (1 + np.exp(-(Zs[te] @ w_fold + b_fold)))
     return Stage2(means, scales, coefs, np.asarray(intercepts)), oof
 
@@ -346,31 +456,35 @@ def fit_model(docs: Sequence[LabelledDoc], rules: RuleSet, config: TrainingConfi
 
     config = config or TrainingConfig()
     inputs = document_inputs(docs, rules)
-    space = (features or default_feature_space(rules, config.char_ngrams)).fit(inputs)
+    space = (features or default_feature_space(rules, config.char_ngrams, config.group_cues)).fit(inputs)
     X = space.transform(inputs)
     labels = column_labels(docs, devices)
     groups = np.concatenate([[d.id] * len(d.sentences) for d in docs])
     folds = grouped_folds(groups, config.folds)
-    coef, intercept = fit_stage1(X, labels, config)
+    plan = stage1_plan(config, devices, groups, space)
+    coef, intercept = fit_stage1(X, labels, config, plan)
     stage2 = lexicon = None
     if config.stage2:
         counts = [len(d.sentences) for d in docs]
         shared = shared_cues([d.text[s:e] for d in docs for s, e in d.sentences], counts, space.content_terms(X),
                              [h for i in inputs for h in i.hits], list(devices))
-        designs = design(stage1_out_of_fold(X, labels, folds, config), len(devices), counts, shared)
+        designs = design(stage1_out_of_fold(X, labels, folds, config, plan), len(devices), counts, shared)
         if config.span_lexicon:
             designs, lexicon = lexicon_designs(designs, docs, labels, devices, space, X, folds, config)
-        stage2, oof = fit_stage2(designs, labels, folds, config)
+        stage2, oof = fit_stage2(designs, labels, folds, config, devices)
+        model_designs = designs
     else:
-        oof = 1 / (1 + np.exp(-stage1_out_of_fold(X, labels, folds, config)))
+        oof = 1 / (1 + np.exp(-stage1_out_of_fold(X, labels, folds, config, plan)))
+        model_designs = None
     thresholds = np.ones(labels.shape[1])
     for j, name in enumerate([*devices, "any"]):
         known = labels[:, j] != UNKNOWN
-        thresholds[j] = best_threshold(labels[known, j], oof[known, j])
+        thresholds[j] = best_threshold(labels[known, j], oof[known, j], threshold_cap(config, name))
         log.info("%s: %d known, %d positive, threshold %.3f", name, known.sum(), labels[known, j].sum(),
                  thresholds[j])
     model = Model(space, list(devices), coef, intercept, thresholds, stage2, {}, lexicon)
     model.training_oof_ = (labels, oof, groups)  # kept in memory only, for threshold studies
+    model.training_designs_ = model_designs  # in memory only: stage-2 studies refit on them
     return model
 
 

@@ -7,7 +7,8 @@ Protocol. The PTC train+dev articles that are not held out
 (rhetoric/data/holdout.txt; the held-out documents are never read), with the
 project's labels when --project-data is given. For each configuration,
 fit_model runs as `rhetoric train` would (word n-grams only, char_ngrams=False,
-to keep a run to about ten minutes) and keeps its stage-2 out-of-fold
+to keep a run to about ten minutes; --char-ngrams for the shipped
+configuration, about four minutes a fit) and keeps its stage-2 out-of-fold
 probabilities (5 folds grouped by document). Thresholds are cross-fitted:
 fold k's rows are cut with best_threshold fitted on the other folds'
 out-of-fold rows, so no row's label sets its own threshold. Figures are
@@ -24,11 +25,17 @@ The rules mined from PTC (`*.mined`) were mined on these articles, so they
 are left out of the rule features here by default (--with-mined-rules keeps
 them): they would lend every configuration the same leak.
 
+Ad-hoc configurations: --set 'NAME={"project_C": 0.3}' (TrainingConfig
+overrides as JSON, repeatable). A configuration that differs from an earlier
+one of the same run only in its stage-2 C or the 'any' threshold cap
+(STAGE2_ONLY) refits stage 2 on that run's designs, in seconds.
+
 One configuration at a time, one process: the machine is shared.
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import sys
@@ -41,10 +48,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import rhetoric.train as train_module  # noqa: E402
 from rhetoric.devices import DEVICE_IDS  # noqa: E402
 from rhetoric.evaluate import report  # noqa: E402
 from rhetoric.rules import RuleSet  # noqa: E402
 from rhetoric.train import (  # noqa: E402
+    PROJECT_DEVICES,
     UNKNOWN,
     Sources,
     TrainingConfig,
@@ -52,11 +61,15 @@ from rhetoric.train import (  # noqa: E402
     column_labels,
     document_inputs,
     fit_model,
+    fit_stage2,
     grouped_folds,
     labelled_documents,
+    threshold_cap,
 )
 
-# Each configuration is TrainingConfig(char_ngrams=False, **overrides).
+# Each configuration is TrainingConfig(**BASE, **overrides); BASE is word
+# n-grams only unless --char-ngrams (the shipped configuration) is given.
+BASE: dict[str, Any] = {"char_ngrams": False}
 CONFIGS: dict[str, dict[str, Any]] = {
     "current (no lexicon)": {"span_lexicon": False},
     "lexicon": {"span_lexicon": True, "lexicon_sentence_labels": True},
@@ -64,13 +77,16 @@ CONFIGS: dict[str, dict[str, Any]] = {
 }
 
 
-def cross_fitted(labels: np.ndarray, oof: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+def cross_fitted(labels: np.ndarray, oof: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]],
+                 config: TrainingConfig | None = None) -> np.ndarray:
     """0/1 per row and column: fold k's rows cut at the threshold fitted on the other folds."""
+    config = config or TrainingConfig()
+    names = [*DEVICE_IDS, "any"]
     pred = np.zeros(labels.shape, dtype=np.int8)
     for train_idx, test_idx in folds:
         for j in range(labels.shape[1]):
             known = train_idx[labels[train_idx, j] != UNKNOWN]
-            cut = best_threshold(labels[known, j], oof[known, j])
+            cut = best_threshold(labels[known, j], oof[known, j], threshold_cap(config, names[j]))
             pred[test_idx, j] = np.nan_to_num(oof[test_idx, j], nan=-1.0) >= cut
     return pred
 
@@ -82,13 +98,61 @@ def figures(labels: np.ndarray, pred: np.ndarray) -> dict[str, Any]:
             "devices": {d: s["f1"] for d, s in rep["devices"].items()}}
 
 
+# Stage-1 fits remembered across the configurations of a run: a configuration
+# that changes only the project devices' stage 1 (project_C, written_weight,
+# project_char_ngrams) refits those two columns and takes every other column's
+# fit, identical, from the earlier run. Keyed by the rows, labels, weights and
+# settings of the fit.
+_FITS: dict[bytes, tuple[np.ndarray, float]] = {}
+
+
+def _fit_key(X: Any, y: np.ndarray, C: float, class_weight: str | None, solver: str,
+             sample_weight: np.ndarray | None) -> bytes:
+    h = hashlib.blake2b(repr((X.shape, getattr(X, "nnz", None), C, class_weight, solver)).encode())
+    parts = (X.indptr, X.indices, X.data) if hasattr(X, "indptr") else (np.ascontiguousarray(X),)
+    for a in (*parts, y, np.zeros(0) if sample_weight is None else sample_weight):
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.digest()
+
+
+def _remembered_fit(X: Any, y: np.ndarray, C: float, class_weight: str | None, solver: str,
+                    sample_weight: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+    if solver != "liblinear":  # stage 2: small, refitted every time
+        return _original_fit(X, y, C, class_weight, solver, sample_weight)
+    key = _fit_key(X, y, C, class_weight, solver, sample_weight)
+    if key not in _FITS:
+        w, b = _original_fit(X, y, C, class_weight, solver, sample_weight)
+        _FITS[key] = (w, b)
+    w, b = _FITS[key]
+    return w.copy(), b
+
+
+_original_fit = train_module._fit_binary
+train_module._fit_binary = _remembered_fit  # type: ignore[assignment]  # fit_stage1 looks it up at call time
+
+
+# Options that leave stage 1 (and the stage-2 designs) as they are: a
+# configuration that differs from an earlier one only in these refits stage 2
+# on that run's designs instead of fitting everything again.
+STAGE2_ONLY = ("stage2_C", "stage2_C_project", "stage2_C_any", "any_threshold_cap")
+_DESIGNS: dict[str, tuple[Any, np.ndarray, np.ndarray]] = {}
+
+
 def evaluate(name: str, docs: list[Any], rules: RuleSet, overrides: dict[str, Any]) -> dict[str, Any]:
-    config = TrainingConfig(char_ngrams=False, **overrides)
+    config = TrainingConfig(**{**BASE, **overrides})
     start = time.time()
-    model = fit_model(docs, rules, config)
-    labels, oof, groups = model.training_oof_
-    folds = grouped_folds(groups, config.folds)
-    pred = cross_fitted(labels, oof, folds)
+    key = json.dumps({k: v for k, v in vars(config).items() if k not in STAGE2_ONLY}, sort_keys=True)
+    if key in _DESIGNS:
+        designs, labels, groups = _DESIGNS[key]
+        folds = grouped_folds(groups, config.folds)
+        _, oof = fit_stage2(designs, labels, folds, config, DEVICE_IDS)
+    else:
+        model = fit_model(docs, rules, config)
+        labels, oof, groups = model.training_oof_
+        folds = grouped_folds(groups, config.folds)
+        if model.training_designs_ is not None:
+            _DESIGNS[key] = (model.training_designs_, labels, groups)
+    pred = cross_fitted(labels, oof, folds, config)
     return summary(figures(labels, pred), [figures(labels[te], pred[te]) for _, te in folds], start, config)
 
 
@@ -98,13 +162,20 @@ def summary(out: dict[str, Any], per_fold: list[dict[str, Any]], start: float,
     for key in ("micro", "macro", "any_union", "any_dedicated"):
         values = [f[key] for f in per_fold]
         out[f"{key}_folds"] = [round(float(np.mean(values)), 4), round(float(np.std(values)), 4)]
+    for device in PROJECT_DEVICES:  # the project devices' F1 over the folds, too
+        values = [f["devices"].get(device, 0.0) for f in per_fold]
+        out[f"{device}_folds"] = [round(float(np.mean(values)), 4), round(float(np.std(values)), 4)]
+    # each fold's figures, for paired differences between configurations
+    out["per_fold"] = {key: [round(float(f[key]), 4) for f in per_fold] for key in ("micro", "any_dedicated")}
+    out["per_fold"].update({d: [round(float(f["devices"].get(d, 0.0)), 4) for f in per_fold]
+                            for d in PROJECT_DEVICES})
     out["seconds"] = round(time.time() - start, 1)
     out["config"] = vars(config)
     return out
 
 
 def evaluate_nested(docs: list[Any], rules: RuleSet, overrides: dict[str, Any]) -> dict[str, Any]:
-    config = TrainingConfig(char_ngrams=False, **overrides)
+    config = TrainingConfig(**{**BASE, **overrides})
     start = time.time()
     labels, preds, per_fold = [], [], []
     for train_idx, test_idx in grouped_folds(np.array([d.id for d in docs]), config.folds):
@@ -121,7 +192,8 @@ def evaluate_nested(docs: list[Any], rules: RuleSet, overrides: dict[str, Any]) 
 def row(name: str, r: dict[str, Any]) -> str:
     cells = [f"{r[k]:.3f} ({r[k + '_folds'][0]:.3f} ± {r[k + '_folds'][1]:.3f})"
              for k in ("micro", "macro", "any_union", "any_dedicated")]
-    extra = [f"{r['devices'].get(d, 0.0):.3f}" for d in ("appeal_to_history", "us_vs_them")]
+    extra = [f"{r['devices'].get(d, 0.0):.3f}" + (f" ({r[d + '_folds'][0]:.3f} ± {r[d + '_folds'][1]:.3f})"
+                                                   if d + "_folds" in r else "") for d in PROJECT_DEVICES]
     return f"| {name} | " + " | ".join(cells + extra) + " |"
 
 
@@ -130,11 +202,22 @@ def main() -> None:
     ap.add_argument("--ptc", required=True, help="PTC folder (train/ and dev/ inside)")
     ap.add_argument("--project-data", help="the project's appeal_to_history / us_vs_them labels")
     ap.add_argument("--configs", default=",".join(CONFIGS), help="comma-separated names from CONFIGS")
+    ap.add_argument("--char-ngrams", action="store_true",
+                    help="character n-grams at stage 1, as the shipped model (`rhetoric train --char-ngrams`)")
+    ap.add_argument("--set", action="append", default=[], metavar="NAME=JSON",
+                    help="an ad-hoc configuration: NAME=JSON overrides of TrainingConfig, e.g. "
+                         "'project C 0.3={\"project_C\": 0.3}' (repeatable; run after --configs)")
     ap.add_argument("--with-mined-rules", action="store_true", help="keep the rules mined from PTC")
     ap.add_argument("--nested", action="store_true", help="measure by nested CV instead (five fits each)")
     ap.add_argument("--json", help="also write the figures to this file")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    if args.char_ngrams:
+        BASE["char_ngrams"] = True
+    configs = {name: CONFIGS[name] for name in args.configs.split(",") if name}
+    for item in args.set:
+        name, _, overrides = item.partition("=")
+        configs[name] = json.loads(overrides)
     rules = RuleSet.load()
     if not args.with_mined_rules:
         rules = RuleSet([d for d in rules.definitions if not d.id.endswith(".mined")])
@@ -144,11 +227,11 @@ def main() -> None:
     print("| configuration | micro-F1 | macro-F1 | any (union) | any (dedicated) | appeal_to_history F1 | "
           "us_vs_them F1 |\n|---|---|---|---|---|---|---|", flush=True)
     results = {}
-    for name in args.configs.split(","):
+    for name, overrides in configs.items():
         if args.nested:
-            results[name] = evaluate_nested(docs, rules, CONFIGS[name])
+            results[name] = evaluate_nested(docs, rules, overrides)
         else:
-            results[name] = evaluate(name, docs, rules, CONFIGS[name])
+            results[name] = evaluate(name, docs, rules, overrides)
         print(row(name, results[name]), f"<!-- {results[name]['seconds']}s -->", flush=True)
         if args.json:
             Path(args.json).write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
