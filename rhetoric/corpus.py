@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TextIO
 
 from rhetoric.devices import from_ptc, from_semeval
 
@@ -211,11 +211,19 @@ def _text_record(path: Path, encoding: str) -> Record:
         return Record(str(path), None, f"{path}: cannot read ({err.strerror})")
 
 
-def _jsonl_records(path: Path, text_field: str, id_field: str | None, encoding: str) -> Iterator[Record]:
+def _open_text(path: Path, encoding: str) -> TextIO | Record:
+    """The file opened for reading records (bad bytes kept as surrogates, so
+    one bad line is one error record), or the error record saying why not."""
     try:
-        handle = open(path, encoding=_without_bom(encoding), errors="surrogateescape", newline="")
+        return open(path, encoding=_without_bom(encoding), errors="surrogateescape", newline="")
     except OSError as err:
-        yield Record(str(path), None, f"{path}: cannot read ({err.strerror})")
+        return Record(str(path), None, f"{path}: cannot read ({err.strerror})")
+
+
+def _jsonl_records(path: Path, text_field: str, id_field: str | None, encoding: str) -> Iterator[Record]:
+    handle = _open_text(path, encoding)
+    if isinstance(handle, Record):
+        yield handle
         return
     with handle:
         lineno = 0
@@ -283,10 +291,9 @@ def _table_records(path: Path, delimiter: str, text_field: str, id_field: str | 
     a row's id is `file:line` (the line it starts on) unless `id_field` names
     a column. An empty or NaN-like text cell is an error record."""
     csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
-    try:
-        handle = open(path, encoding=_without_bom(encoding), errors="surrogateescape", newline="")
-    except OSError as err:
-        yield Record(str(path), None, f"{path}: cannot read ({err.strerror})")
+    handle = _open_text(path, encoding)
+    if isinstance(handle, Record):
+        yield handle
         return
     with handle:
         reader = csv.reader(handle, delimiter=delimiter)
