@@ -28,6 +28,7 @@ import functools
 import io
 import itertools
 import json
+import operator
 import os
 import sys
 import threading
@@ -39,7 +40,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from rhetoric.corpus import Record, estimate_records, iter_records
 from rhetoric.devices import get_device
-from rhetoric.tagger import MAX_BATCH_CHARS
+from rhetoric.tagger import batches
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -151,22 +152,9 @@ def _check_job(job: CorpusJob) -> None:
 
 
 def _batches(records: Iterable[Record], size: int) -> Iterator[list[tuple[str, str | None, str | None]]]:
-    """Up to `size` records and MAX_BATCH_CHARS characters (as tag_many
-    batches), as plain tuples: cheap to send to a worker process."""
-    batch: list[tuple[str, str | None, str | None]] = []
-    chars = 0
-    for r in records:
-        length = len(r.text) if r.text is not None else 0
-        if batch and chars + length > MAX_BATCH_CHARS:
-            yield batch
-            batch, chars = [], 0
-        batch.append((r.id, r.text, r.error))
-        chars += length
-        if len(batch) == size:
-            yield batch
-            batch, chars = [], 0
-    if batch:
-        yield batch
+    """Batches as tag_many makes them, of plain tuples: cheap to send to a
+    worker process."""
+    return batches(((r.id, r.text, r.error) for r in records), size, operator.itemgetter(1))
 
 
 # -- formatting (runs in the worker processes) -------------------------------------

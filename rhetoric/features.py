@@ -507,18 +507,26 @@ class FeatureSpace:
             start += width
         return np.concatenate(keep) if keep else np.zeros(0, dtype=np.int64)
 
-    def content_terms(self, X: sp.csr_matrix) -> sp.csr_matrix:
-        """The columns of X that are word n-grams with a content word in them
-        (not only stop words): what the repetition cues count."""
-        if not hasattr(self, "_content_columns"):
-            start, columns = 0, np.zeros(0, dtype=np.int64)
+    def word_block(self) -> tuple[WordNgrams, slice]:
+        """The word n-gram block and its columns in X (what the repetition cues
+        and the span lexicon read)."""
+        if not hasattr(self, "_word_block"):
+            start = 0
             for block in self.blocks:
                 width = len(block.feature_names())
                 if type(block) is WordNgrams:
-                    columns = start + np.flatnonzero(block.content_mask())
+                    self._word_block = (block, slice(start, start + width))
+                    break
                 start += width
-            self._content_columns = columns
-        return X[:, self._content_columns]
+            else:
+                raise ValueError("the feature space has no word n-gram block")
+        return self._word_block
+
+    def content_terms(self, X: sp.csr_matrix) -> sp.csr_matrix:
+        """The columns of X that are word n-grams with a content word in them
+        (not only stop words): what the repetition cues count."""
+        block, columns = self.word_block()
+        return X[:, columns.start + np.flatnonzero(block.content_mask())]
 
     def to_saved(self) -> tuple[list[dict[str, Any]], Arrays]:
         """JSON-able block descriptions and the arrays, keyed '<block>.<name>'."""

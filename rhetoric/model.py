@@ -23,7 +23,7 @@ import scipy.sparse as sp
 
 from rhetoric.context import Design
 from rhetoric.features import FeatureSpace
-from rhetoric.span_lexicon import SpanLexicon, append_cues, word_columns
+from rhetoric.span_lexicon import SpanLexicon, append_cues
 
 # v2 adds the optional span lexicon (rhetoric/span_lexicon.py); a v1 model is
 # a v2 model without one and loads as it is. A library that reads only v1
@@ -153,14 +153,8 @@ class Model:
                              [h for d in docs for h in d.hits], self.devices)
         designs = design(scores, len(self.devices), [len(d.sentences) for d in docs], shared)
         if self.lexicon is not None:
-            designs = append_cues(designs, *self.lexicon.cues(X[:, self.word_columns()]))
+            designs = append_cues(designs, *self.lexicon.cues(X[:, self.features.word_block()[1]]))
         return self.stage2.predict_proba(designs)
-
-    def word_columns(self) -> slice:
-        """The word n-gram block's columns of X (what the span lexicon reads)."""
-        if not hasattr(self, "_word_columns"):
-            self._word_columns = word_columns(self.features)
-        return self._word_columns
 
     def top_features(self, x: sp.csr_matrix, device_index: int, k: int = 3, row: int = 0) -> list[tuple[str, float]]:
         """The k features of sentence `row` of x that pushed this device up most.
@@ -272,7 +266,7 @@ class Model:
             if "span_lexicon" in manifest:
                 spec = manifest["span_lexicon"]
                 lexicon = SpanLexicon(arrays[spec["array"]], float(spec["smoothing"]))
-                width = word_columns(features).stop - word_columns(features).start
+                width = len(features.word_block()[0].terms_)
                 if lexicon.lift.shape != (width, len(manifest["devices"]) + 1):
                     raise ValueError(f"span lexicon of shape {lexicon.lift.shape}, expected "
                                      f"({width}, {len(manifest['devices']) + 1})")

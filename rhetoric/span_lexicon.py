@@ -27,7 +27,6 @@ docs/ablation.md).
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +36,7 @@ import scipy.sparse as sp
 
 from rhetoric.context import Design
 from rhetoric.devices import PTC_DEVICE_IDS
+from rhetoric.features import WordNgrams
 
 # Pseudo-occurrences that pull a term's in-span rate towards the base rate, so
 # a term seen a few times cannot claim a large lift: a = 10, the value of
@@ -44,9 +44,6 @@ from rhetoric.devices import PTC_DEVICE_IDS
 # that measured +0.017 micro-F1 in grouped CV (docs/ablation.md).
 SMOOTHING = 10.0
 
-# The word block's tokens: scikit-learn's default token_pattern, lowercased,
-# which is what WordNgrams' TfidfVectorizer uses (rhetoric/features.py).
-TOKEN = re.compile(r"(?u)\b\w\w+\b")
 
 
 @dataclass
@@ -65,28 +62,10 @@ class SpanLexicon:
         return lexicon_cues(word_X, self.lift)
 
 
-def word_columns(space: Any) -> slice:
-    """The columns of the feature space's word n-gram block in X."""
-    from rhetoric.features import WordNgrams
-
-    start = 0
-    for block in space.blocks:
-        width = len(block.feature_names())
-        if type(block) is WordNgrams:
-            return slice(start, start + width)
-        start += width
-    raise ValueError("the span lexicon needs a word n-gram block in the feature space")
-
-
 def word_vocabulary(space: Any) -> tuple[dict[str, int], tuple[int, int]]:
     """The word block's terms (term -> column within the block) and n-gram range."""
-    from rhetoric.features import WordNgrams
-
-    for block in space.blocks:
-        if type(block) is WordNgrams:
-            terms = block.arrays()["terms"]
-            return {str(t): i for i, t in enumerate(terms)}, (int(block.ngram_range[0]), int(block.ngram_range[1]))
-    raise ValueError("the span lexicon needs a word n-gram block in the feature space")
+    block, _ = space.word_block()
+    return block.vocabulary_, (int(block.ngram_range[0]), int(block.ngram_range[1]))
 
 
 # -- mining -----------------------------------------------------------------------
@@ -107,7 +86,7 @@ def sentence_terms(sentence: str, vocabulary: dict[str, int],
                    ngram_range: tuple[int, int]) -> list[tuple[int, int, int]]:
     """(term, start, end) of each vocabulary n-gram in the sentence, offsets
     into the sentence."""
-    tokens = [(m.group().lower(), m.start(), m.end()) for m in TOKEN.finditer(sentence)]
+    tokens = [(m.group().lower(), m.start(), m.end()) for m in WordNgrams.TOKEN.finditer(sentence)]
     found = []
     for n in range(ngram_range[0], ngram_range[1] + 1):
         for i in range(len(tokens) - n + 1):

@@ -4,6 +4,7 @@ fires in a sentence, and with what span, score and source.
 """
 from __future__ import annotations
 
+import operator
 import os
 import signal
 import threading
@@ -153,12 +154,12 @@ class Tagger:
             raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
         if batch_size < 1 or n_jobs < 1:
             raise ValueError("batch_size and n_jobs must be at least 1")
-        batches = _batches(iter(texts), batch_size, as_tuples)
+        chunks = batches(texts, batch_size, operator.itemgetter(0) if as_tuples else _itself)
         tagged: Iterator[list[Any]]
         if n_jobs == 1:
-            tagged = (_join(self._tag_checked(_texts_of(b, as_tuples), on_error), b, as_tuples) for b in batches)
+            tagged = (_join(self._tag_checked(_texts_of(b, as_tuples), on_error), b, as_tuples) for b in chunks)
         else:
-            tagged = self._tag_in_workers(batches, n_jobs, as_tuples, on_error)
+            tagged = self._tag_in_workers(chunks, n_jobs, as_tuples, on_error)
         for results in tagged:
             yield from results
 
@@ -331,13 +332,14 @@ _WORKER_TAGGER: Tagger | None = None
 MAX_BATCH_CHARS = 500_000
 
 
-def _batches(items: Iterator[Any], batch_size: int, as_tuples: bool) -> Iterator[list[Any]]:
-    """Lists of up to `batch_size` items and (but for a single long text)
-    up to MAX_BATCH_CHARS characters of text."""
+def batches(items: Iterable[Any], batch_size: int, text_of: Callable[[Any], Any]) -> Iterator[list[Any]]:
+    """Lists of up to `batch_size` items and (but for a single long text) up
+    to MAX_BATCH_CHARS characters of text; `text_of(item)` is the item's text
+    (anything not a str counts as empty). tag_many and the CLI batch alike."""
     batch: list[Any] = []
     chars = 0
     for item in items:
-        text = item[0] if as_tuples else item
+        text = text_of(item)
         size = len(text) if isinstance(text, str) else 0
         if batch and chars + size > MAX_BATCH_CHARS:
             yield batch
@@ -349,6 +351,10 @@ def _batches(items: Iterator[Any], batch_size: int, as_tuples: bool) -> Iterator
             batch, chars = [], 0
     if batch:
         yield batch
+
+
+def _itself(item: Any) -> Any:
+    return item
 
 
 def _texts_of(batch: list[Any], as_tuples: bool) -> list[Any]:

@@ -408,7 +408,7 @@ def lexicon_designs(designs: Design, docs: Sequence[LabelledDoc], labels: np.nda
     keep = np.ones(labels.shape[1], dtype=bool)
     if not config.lexicon_sentence_labels:  # only the columns whose spans are gold spans
         keep[:-1] = [d in PTC_DEVICE_IDS for d in devices]
-    word_X = X[:, span_lexicon.word_columns(space)]
+    word_X = X[:, space.word_block()[1]]
     cue_max, cue_sum = span_lexicon.out_of_fold(occ, labels, word_X, folds, keep)
     lexicon = SpanLexicon(span_lexicon.mine(occ, labels, None) * keep)
     return span_lexicon.append_cues(designs, cue_max, cue_sum), lexicon

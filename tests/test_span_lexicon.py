@@ -80,7 +80,7 @@ def test_out_of_fold_cues_never_see_the_fold_rows():
     space, X = fitted_space(docs)
     groups = np.concatenate([[d.id] * len(d.sentences) for d in docs])
     folds = grouped_folds(groups, 3)
-    word_X = X[:, span_lexicon.word_columns(space)]
+    word_X = X[:, space.word_block()[1]]
 
     def cues(documents):
         lab = column_labels(documents, DEVICES)
