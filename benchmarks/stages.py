@@ -58,6 +58,7 @@ def stage_times(tagger, texts: list[str]) -> tuple[dict[str, float], int]:
         blocks = [timed(f"features: {b.name}", b.transform, docs) for b in tagger.model.features.blocks]
         X = timed("features: hstack", _hstack, blocks)
         proba = timed("predict_proba", tagger.model.predict_proba, X, docs)
+        X = timed("combine", tagger.model.explainable, X)
         timed("combine", _combine_all, tagger, docs, proba, X)
     return seconds, sentences
 

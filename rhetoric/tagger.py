@@ -204,6 +204,7 @@ class Tagger:
         if self.model is not None and any(d.sentences for d in docs):
             X = self.model.features.transform(docs)
             proba = self.model.predict_proba(X, docs)
+            X = self.model.explainable(X)  # all that combine reads
         results, row = [], 0
         for doc in docs:
             n = len(doc.sentences)
@@ -250,8 +251,9 @@ class Tagger:
         device, every rule hit fires when its precision reaches the threshold.
         A tag's span is the rule hit, or the whole sentence when no rule located
         it; its score is the probability the device occurs in the sentence.
-        `proba` has the document's rows; its sentence i is row first_row + i of X
-        (X may hold the whole batch: slicing it per document is costly)."""
+        `proba` has the document's rows; its sentence i is row first_row + i of
+        X = Model.explainable(features) (X may hold the whole batch: slicing it
+        per document is costly)."""
         model_devices = self.model.devices if self.model is not None else []
         column = {d: j for j, d in enumerate(model_devices)}
         thresholds = self.thresholds()

@@ -138,3 +138,63 @@ def test_repetition_cues_equal_a_plain_count():
                     np.log1p(others.max() if len(others) else 0), np.log1p(others.sum() / n_terms)]
         np.testing.assert_allclose(cues[i], expected, rtol=1e-12)
     assert rng is not None
+
+
+# -- the rule layer's fast paths ----------------------------------------------
+
+word_texts = st.text(alphabet=st.sampled_from(
+    list("ab AB.#'’-_\t\n") + ["İ", "ǅ", "ß", "é", "\u00a0", "😀", "٣", "\u0301"]), max_size=60)
+
+
+@settings(max_examples=300, deadline=None)
+@given(word_texts, st.integers(0, 5))
+def test_word_offsets_found_by_search_equal_a_second_tokenisation(text, start):
+    from rhetoric.rules import WORD_RE, _Words, normalise
+
+    start = min(start, len(text))
+    words = _Words(text, start, len(text))
+    piece = text[start:]
+    source = normalise(piece) if len(normalise(piece)) == len(piece) else piece  # as _Words tokenises
+    expected = [(start + m.start(), start + m.end()) for m in WORD_RE.finditer(source)]
+    assert words.spans() == expected
+    assert [normalise(text[s:e]) for s, e in words.spans()] == words.words
+
+
+def repeated_terms_reference(document, params):
+    """The first, plain version of repetition.repeated_terms: every content
+    n-gram counted as it is met, word by word."""
+    from collections import Counter
+
+    stopwords = frozenset(params.get("stopwords", ()))
+    size, min_length = params["ngram"], params["min_length"]
+    vocabulary = {w for sentence in document.sentences for w in sentence.words}
+    content = {w for w in vocabulary if len(w) >= min_length and w.isalpha()} - stopwords
+    grams = []
+    for number, sentence in enumerate(document.sentences):
+        run = 0
+        for i, word in enumerate(sentence.words):
+            run = run + 1 if word in content else 0
+            if run >= size:
+                grams.append((number, i + 1 - size, tuple(sentence.words[i + 1 - size:i + 1])))
+    counts = Counter(g[2] for g in grams)
+    return [(number, document.sentences[number].spans()[first][0],
+             document.sentences[number].spans()[first + size - 1][1])
+            for number, first, gram in grams if counts[gram] >= params["min_count"]]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(["the", "big", "lie", "of", "big", "tech", "Lie", "a1", "x"]),
+                         max_size=8), max_size=8),
+       st.integers(2, 3), st.integers(2, 3))
+def test_repeated_terms_equals_the_plain_version(sentences, size, min_count):
+    from rhetoric.rules import _Document, _Words, repeated_terms
+
+    text = ". ".join(" ".join(words) for words in sentences)
+    spans, position = [], 0
+    for words in sentences:
+        sentence = " ".join(words)
+        spans.append((position, position + len(sentence)))
+        position += len(sentence) + 2
+    document = _Document(text, [_Words(text, s, e) for s, e in spans], [[] for _ in spans])
+    params = {"ngram": size, "min_count": min_count, "min_length": 2, "stopwords": ["the", "of"]}
+    assert repeated_terms(document, params) == repeated_terms_reference(document, params)

@@ -31,6 +31,32 @@ def test_model_tags_explain_themselves(toy_tagger):
         assert tag.evidence.hits and all(h.device == "loaded_language" for h in tag.evidence.hits)
 
 
+def test_explanations_name_words_rules_and_cues_never_char_fragments(rules):
+    from rhetoric.features import DocumentInput
+    from rhetoric.text import split_sentences
+    from rhetoric.train import TrainingConfig, fit_model
+
+    from conftest import TOY_DEVICES, toy_docs
+
+    model = fit_model(toy_docs(), rules, TrainingConfig(folds=3, stage2=False, char_ngrams=True),
+                      devices=TOY_DEVICES)
+    assert any(name.startswith("char:") for name in model.feature_names())
+    text = "The shameful, disgusting elites shamelessly betrayed the people."
+    spans = split_sentences(text)
+    X = model.features.transform([DocumentInput(text, spans, rules.match(text, spans))])
+    explained = model.explainable(X)
+    top = [model.top_features(explained, j, k=50) for j in range(len(model.devices))]
+    names = [name for features in top for name, _ in features]
+    assert names and not [n for n in names if n.startswith("char:")]
+    # each weight is the full model's: feature value times coefficient
+    for j, features in enumerate(top):
+        for name, weight in features:
+            column = model.feature_names().index(name)
+            assert weight == pytest.approx(X[0, column] * model.coef[j][column], abs=1e-4)
+    with pytest.raises(ValueError, match="explainable"):
+        model.top_features(X, 0)
+
+
 def test_plain_sentence_gets_no_model_tag(toy_tagger):
     result = toy_tagger.tag("Rainfall was slightly above average this spring.")
     assert not [t for t in result.tags if t.source != "rule"]
