@@ -674,7 +674,7 @@ class RuleSet:
     def _pattern_hits(self, number: int, text: str, start: int, end: int,
                       wordset: set[str]) -> list[Hit]:
         sentence = text[start:end]
-        triggered = self._untriggered
+        triggered: Iterable[int] = self._untriggered
         words = wordset & self._trigger_words
         chars = [c for c in self._char_triggers if c in sentence]
         if words or chars:  # the order does not matter: match() sorts the hits
