@@ -227,11 +227,45 @@ def _skip_back(text: str, start: int, end: int, chars: str) -> int:
 def _tokenizer() -> Any:
     """The Punkt sentence tokenizer, built once per process."""
     punkt = _punkt_module()
-    return punkt.PunktSentenceTokenizer(
+    tokenizer_class = type("RhetoricPunktSentenceTokenizer", (punkt.PunktSentenceTokenizer,),
+                           {"text_contains_sentbreak": _text_contains_sentbreak})
+    return tokenizer_class(
         _load_punkt_parameters(punkt.PunktParameters()),
         lang_vars=_language_vars(punkt),
         token_cls=_token_class(punkt),
     )
+
+
+# The commonest candidate contexts: a word of ASCII letters, then '.', '?' or
+# '!', whitespace and the next word ("said.\nThe", "it? We"): two thirds of
+# those in PTC text. Punkt's answer then follows from two set lookups (below).
+_PLAIN_CONTEXT = re.compile(r"([A-Za-z]+)([.?!])\s+(\S+)")
+
+
+def _text_contains_sentbreak(self: Any, context: str) -> bool:
+    """Punkt's decision on one candidate context, without building its token
+    objects when the context is plain (half of the splitter's time went there).
+
+    Punkt reads "word? Next" as the tokens "word", "?" (a sentence break, by
+    its first pass) and at least one more: yes. It reads "word. Next" as
+    "word." and the tokens of "Next"; with two letters or more, "word." is
+    neither an initial nor a number, so the first pass makes it a sentence
+    break unless "word" is a known abbreviation, and the second pass undoes
+    that only for a known collocation of "word" and the next token (taken
+    here when it is plain letters, so that its type is just its lower case).
+    Anything else goes to Punkt itself; a test checks the two agree on every
+    candidate context of the PTC articles."""
+    plain = _PLAIN_CONTEXT.fullmatch(context)
+    if plain is not None:
+        word, mark, following = plain.groups()
+        if mark != ".":
+            return True
+        typ = word.lower()
+        if len(word) >= 2 and typ not in self._params.abbrev_types:
+            after = self._lang_vars.word_tokenize(following)[0]
+            if after.isascii() and after.isalpha() and (typ, after.lower()) not in self._params.collocations:
+                return True
+    return bool(type(self).__mro__[1].text_contains_sentbreak(self, context))
 
 
 def make_punkt_trainer() -> Any:

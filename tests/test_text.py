@@ -277,3 +277,67 @@ def test_corpus_ptc_dev_boundary_scores() -> None:
     assert joined.f1 >= 0.94
     assert joined.without_gold_artefacts().f1 >= 0.985
     assert measure.score_boundaries(articles, protocol="newlines").f1 >= 0.975
+
+
+# -- the plain-context shortcut agrees with Punkt ---------------------------
+
+
+def _contexts_of(texts: list[str]) -> list[str]:
+    from rhetoric.text import _tokenizer
+
+    tokenizer = _tokenizer()
+    return [context for text in texts for _, context in tokenizer._match_potential_end_contexts(text)]
+
+
+def _shortcut_and_punkt(context: str) -> tuple[bool, bool]:
+    from rhetoric.text import _text_contains_sentbreak, _tokenizer
+
+    tokenizer = _tokenizer()
+    punkt_class = type(tokenizer).__mro__[1]
+    return _text_contains_sentbreak(tokenizer, context), punkt_class.text_contains_sentbreak(tokenizer, context)
+
+
+def test_shortcut_agrees_with_punkt_on_the_seeds_and_the_written_data() -> None:
+    import json
+
+    root = Path(__file__).resolve().parent.parent
+    texts = [p.read_text(encoding="utf-8") for p in sorted((root / "seeds").iterdir()) if p.is_file()]
+    for path in sorted((root / "data" / "history_us_them").glob("written*.jsonl")):
+        records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+        # sentences run on, with a space or a line break between them
+        texts.append("".join(r["text"] + (" " if k % 3 else "\n") for k, r in enumerate(records)))
+    contexts = _contexts_of(texts)
+    assert len(contexts) > 300
+    disagree = [c for c in contexts if len(set(_shortcut_and_punkt(c))) > 1]
+    assert not disagree
+
+
+def test_shortcut_agrees_with_punkt_on_abbreviations_collocations_and_initials() -> None:
+    from rhetoric.text import _tokenizer
+
+    params = _tokenizer()._params
+    abbreviations = sorted(params.abbrev_types)[:200]
+    collocations = sorted(params.collocations)[:200]
+    words = ["said", "it", "The", "We", "He", "a", "J", "No", "Mr", "US", "They", "1990"]
+    contexts = [f"{w}{mark}{space}{n}" for w in words + abbreviations for n in words
+                for mark in ".?!" for space in (" ", "\n", "  ", "\n\n")]
+    contexts += [f"{first}. {second}" for first, second in collocations]
+    contexts += [f"{first.capitalize()}.\n{second.upper()}," for first, second in collocations]
+    disagree = [c for c in contexts if len(set(_shortcut_and_punkt(c))) > 1]
+    assert not disagree
+    # the shortcut is taken for most of these, and says both yes and no via Punkt
+    answers = {_shortcut_and_punkt(c)[0] for c in contexts}
+    assert answers == {True, False}
+
+
+def test_shortcut_agrees_with_punkt_on_random_contexts() -> None:
+    rng = random.Random(7)
+    pieces = ["said", "Mr", "U.S", "e.g", "i", "A", "no", "9", "x-ray", "“The", "the,", "It’s", "?", "!", ".",
+              "...", "…", "(see", "St", "Jan", "vs", "Inc", "co"]
+    marks = [".", "?", "!", ". ", ".\n", "?\n", "!\n\n", "\u00a0"]
+    contexts = []
+    for _ in range(3000):
+        contexts.append(rng.choice(pieces) + rng.choice(marks) + rng.choice([" ", "\n", "\t"]) + rng.choice(pieces))
+    for context in contexts:
+        shortcut, punkt = _shortcut_and_punkt(context)
+        assert shortcut == punkt, context
