@@ -265,7 +265,8 @@ def _text_contains_sentbreak(self: Any, context: str) -> bool:
             after = self._lang_vars.word_tokenize(following)[0]
             if after.isascii() and after.isalpha() and (typ, after.lower()) not in self._params.collocations:
                 return True
-    return bool(type(self).__mro__[1].text_contains_sentbreak(self, context))
+    punkt_class: Any = type(self).__mro__[1]
+    return bool(punkt_class.text_contains_sentbreak(self, context))
 
 
 def make_punkt_trainer() -> Any:
