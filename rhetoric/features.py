@@ -239,7 +239,7 @@ class CharNgrams(WordNgrams):
         # char_wb's words: the lowercased text split at whitespace
         sentence_words = [t.lower().split() for t in sentence_texts(docs)]
         tokens = list(itertools.chain.from_iterable(sentence_words))
-        distinct = {w: i for i, w in enumerate(dict.fromkeys(tokens))}
+        distinct = dict(zip(dict.fromkeys(tokens), itertools.count()))  # word -> its order of first sight
         lengths = np.fromiter(map(len, sentence_words), dtype=np.int64, count=len(sentence_words))
         word_index = np.fromiter(map(distinct.__getitem__, tokens), dtype=np.int64, count=len(tokens))
         # Built straight from CSR arrays: a word twice in a sentence is two
@@ -255,10 +255,9 @@ class CharNgrams(WordNgrams):
         if len(self._cache) > self.CACHE_WORDS:
             self._cache = {}
         cache = self._cache
-        ids = [cache.get(w) for w in words]
-        for k, found in enumerate(ids):
-            if found is None:
-                ids[k] = cache[words[k]] = self._cut(words[k])
+        ids = list(map(cache.get, words))
+        for k in [k for k, found in enumerate(ids) if found is None]:
+            ids[k] = cache[words[k]] = self._cut(words[k])
         lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))  # type: ignore[arg-type]
         cols = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int32)  # type: ignore[arg-type]
         # repeated n-grams of a word stay separate entries: the product sums them
