@@ -4,6 +4,8 @@ fires in a sentence, and with what span, score and source.
 """
 from __future__ import annotations
 
+import contextlib
+import gc
 import operator
 import os
 import signal
@@ -193,6 +195,11 @@ class Tagger:
 
     def _tag_batch(self, texts: Sequence[str],
                    sentences: Sequence[list[tuple[int, int]]] | None = None) -> list[Result]:
+        with _collector_paused():
+            return self._tag_batch_now(texts, sentences)
+
+    def _tag_batch_now(self, texts: Sequence[str],
+                       sentences: Sequence[list[tuple[int, int]]] | None) -> list[Result]:
         from rhetoric.features import DocumentInput
         from rhetoric.text import split_sentences
 
@@ -294,6 +301,25 @@ class Tagger:
                                     score, source, i, Evidence(tuple(span_hits), features)))
         tags.sort(key=lambda t: (t.start, t.end, t.device))
         return tags
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector off while one batch is tagged, as it was before
+    afterwards. A batch makes ~100,000 short-lived objects without cycles
+    (hits, tags, word lists), freed as soon as they go; each burst of
+    allocations started a collection that walked the loaded model's
+    vocabularies and caches too: 7% of tagging time (tag_many on 6 MB of PTC
+    text, 9,373-9,629 against 10,134-10,189 sentences per CPU-second, twice
+    each). A cycle made meanwhile is collected once the collector is back."""
+    if not gc.isenabled():  # the caller's choice: leave it so
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _merge_spans(hits: Sequence[Hit]) -> list[tuple[int, int, list[Hit]]]:

@@ -160,3 +160,28 @@ def test_any_technique_without_a_model_is_the_union_of_the_tags(rules):
     assert [a.fires for a in result.any_technique] == [i in tagged for i in range(len(result.sentences))]
     for i, a in enumerate(result.any_technique):
         assert a.score == max((t.score for t in result.tags if t.sentence == i), default=0.0)
+
+
+def test_tagging_leaves_the_cycle_collector_as_it_found_it(toy_tagger, monkeypatch):
+    import gc
+
+    assert gc.isenabled()
+    toy_tagger.tag(TEXT)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        toy_tagger.tag(TEXT)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    # paused while the batch is tagged, back on even when tagging fails
+    seen = []
+
+    def failing_match(text, spans):
+        seen.append(gc.isenabled())
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(toy_tagger.rules, "match", failing_match)
+    with pytest.raises(RuntimeError):
+        toy_tagger.tag(TEXT)
+    assert seen == [False] and gc.isenabled()
