@@ -59,7 +59,9 @@ class SpanLexicon:
         self.lift = np.asarray(self.lift, dtype=np.float32)
 
     def cues(self, word_X: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
-        return lexicon_cues(word_X, self.lift)
+        if not hasattr(self, "_has_lift"):
+            self._has_lift = self.lift.any(axis=1)
+        return lexicon_cues(word_X, self.lift, self._has_lift)
 
 
 def word_vocabulary(space: Any) -> tuple[dict[str, int], tuple[int, int]]:
@@ -172,16 +174,24 @@ def out_of_fold(occ: Occurrences, labels: np.ndarray, word_X: sp.csr_matrix,
 
 # -- cues ---------------------------------------------------------------------------
 
-def lexicon_cues(word_X: sp.csr_matrix, lift: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def lexicon_cues(word_X: sp.csr_matrix, lift: np.ndarray,
+                 has_lift: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Per sentence (row of the word block) and column: the largest lift among
-    its terms, and log(1 + the sum of its terms' lifts)."""
+    its terms, and log(1 + the sum of its terms' lifts). `has_lift`, if
+    given, is lift.any(axis=1), kept by the caller for many calls."""
     X = sp.csr_matrix(word_X)
     n, k = X.shape[0], lift.shape[1]
     if not (X.data > 0).all():  # a term is there when its value is positive
         X = sp.csr_matrix((X.data > 0).astype(np.float32), copy=True)
         X.eliminate_zeros()
-    binary = sp.csr_matrix((np.ones(len(X.indices), dtype=np.float32), X.indices, X.indptr), shape=X.shape)
     lift = np.asarray(lift, dtype=np.float32)
+    # Only terms with some lift count (lifts are >= 0, so the others add 0 to
+    # the sum and never raise the max): about half the terms of a sentence.
+    if has_lift is None:
+        has_lift = lift.any(axis=1)
+    kept = has_lift[X.indices]
+    indptr = np.r_[0, np.cumsum(kept)][X.indptr]
+    binary = sp.csr_matrix((np.ones(int(kept.sum()), dtype=np.float32), X.indices[kept], indptr), shape=X.shape)
     # the sum is a sparse product; the max a reduceat over each row's lifts, in
     # float32 (a float64 copy of every term's lifts cost ~30 us a sentence)
     cue_sum = np.asarray(binary @ lift, dtype=np.float64)

@@ -155,3 +155,20 @@ def test_a_v1_model_without_lexicon_still_loads(rules, tmp_path):
     manifest[MANIFEST_DIGEST_KEY] = manifest_digest(manifest)
     (folder / MANIFEST_FILE).write_text(json.dumps(manifest))
     assert Model.load(folder).lexicon is None
+
+
+def test_terms_without_lift_are_skipped_without_changing_the_cues():
+    rng = np.random.default_rng(3)
+    lift = rng.gamma(1.0, 1.0, size=(40, 5)).astype(np.float32)
+    lift[rng.random(40) < 0.5] = 0.0  # half the terms have no lift at all
+    word_X = sp.random(30, 40, density=0.2, random_state=4, format="csr", dtype=np.float32)
+    word_X.data += 0.1
+    cue_max, cue_sum = span_lexicon.lexicon_cues(word_X, lift)
+    dense = word_X.toarray() > 0
+    expected_max = np.array([lift[row].max(axis=0) if row.any() else np.zeros(5) for row in dense])
+    expected_sum = np.log1p(dense.astype(np.float64) @ lift.astype(np.float64))
+    np.testing.assert_allclose(cue_max, expected_max)
+    np.testing.assert_allclose(cue_sum, expected_sum, rtol=1e-6)
+    again = span_lexicon.lexicon_cues(word_X, lift, lift.any(axis=1))
+    np.testing.assert_array_equal(again[0], cue_max)
+    np.testing.assert_array_equal(again[1], cue_sum)
