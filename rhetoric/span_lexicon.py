@@ -60,7 +60,7 @@ class SpanLexicon:
 
     def cues(self, word_X: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
         if not hasattr(self, "_has_lift"):
-            self._has_lift = self.lift.any(axis=1)
+            self._has_lift: np.ndarray = np.asarray(self.lift.any(axis=1))
         return lexicon_cues(word_X, self.lift, self._has_lift)
 
 
@@ -187,9 +187,7 @@ def lexicon_cues(word_X: sp.csr_matrix, lift: np.ndarray,
     lift = np.asarray(lift, dtype=np.float32)
     # Only terms with some lift count (lifts are >= 0, so the others add 0 to
     # the sum and never raise the max): about half the terms of a sentence.
-    if has_lift is None:
-        has_lift = lift.any(axis=1)
-    kept = has_lift[X.indices]
+    kept = np.asarray(lift.any(axis=1) if has_lift is None else has_lift)[X.indices]
     indptr = np.r_[0, np.cumsum(kept)][X.indptr]
     binary = sp.csr_matrix((np.ones(int(kept.sum()), dtype=np.float32), X.indices[kept], indptr), shape=X.shape)
     # the sum is a sparse product; the max a reduceat over each row's lifts, in
