@@ -540,30 +540,38 @@ class _TermIndex:
             self._seen.update(words)
         return fresh
 
-    def scan(self, text: str, sentence: _Words, wordset: AbstractSet[str]) -> list[tuple[int, int, _Target]]:
-        """(first token, last token + 1, target) for every term occurrence. The
-        words of a multiword term must be separated by whitespace only, so
-        "that is, that" is not "that is that"."""
-        unseen = wordset - self._seen
+    def scan_document(self, text: str, sentences: Sequence[_Words], words: list[str],
+                      ends: Sequence[int]) -> list[tuple[int, int, int, _Target]]:
+        """(sentence, first token, last token + 1, target) for every term
+        occurrence, in text order. `words` are all the sentences' words in a
+        row; sentence k's are words[ends[k - 1]:ends[k]]. A term never spans
+        two sentences, and the words of a multiword term must be separated by
+        whitespace only, so "that is, that" is not "that is that"."""
+        vocabulary = set(words)
+        unseen = vocabulary - self._seen
         fresh = self._resolve(unseen) if unseen else {}
-        active = wordset & self._active
+        active = vocabulary & self._active
         if fresh:
             active |= fresh.keys()
-        found: list[tuple[int, int, _Target]] = []
+        found: list[tuple[int, int, int, _Target]] = []
         if not active:
             return found
-        words = sentence.words
-        n = len(words)
-        for i, word in enumerate(words):
-            if word not in active:
-                continue
-            for target in self._entries.get(word) or fresh.get(word, ()):
-                found.append((i, i + 1, target))
-            if i + 1 < n and word in self._starts:
-                for rest, target in self.by_pair.get((word, words[i + 1]), ()):
-                    j = i + 2 + len(rest)
-                    if j <= n and (not rest or tuple(words[i + 2:j]) == rest) and _spaced(text, sentence.spans(), i, j):
-                        found.append((i, j, target))
+        entries, starts, by_pair = self._entries, self._starts, self.by_pair
+        number, begin, end = 0, 0, ends[0]
+        # the document's few term-starting words, found in one comprehension
+        for p in [p for p, word in enumerate(words) if word in active]:
+            while end <= p:  # the sentence that holds word p
+                number += 1
+                begin, end = end, ends[number]
+            word, i = words[p], p - begin
+            for target in entries.get(word) or fresh.get(word, ()):
+                found.append((number, i, i + 1, target))
+            if p + 1 < end and word in starts:
+                for rest, target in by_pair.get((word, words[p + 1]), ()):
+                    j = p + 2 + len(rest)
+                    if j <= end and (not rest or tuple(words[p + 2:j]) == rest) \
+                            and _spaced(text, sentences[number].spans(), i, j - begin):
+                        found.append((number, i, j - begin, target))
         return found
 
 
@@ -636,59 +644,73 @@ class RuleSet:
         """Hits per sentence (each list sorted), offsets into `text`."""
         if not isinstance(text, str):
             raise TypeError(f"text must be str, not {type(text).__name__}")
-        hits: list[list[Hit]] = []
-        all_words: list[_Words] = []
-        for number, (start, end) in enumerate(sentences):
-            sentence = _Words(text, start, end)
-            all_words.append(sentence)
-            wordset = set(sentence.words)
-            found = self._lexicon_hits(number, text, sentence, wordset)
-            found.extend(self._pattern_hits(number, text, start, end, wordset))
-            hits.append(found)
+        all_words = [_Words(text, start, end) for start, end in sentences]
+        hits: list[list[Hit]] = [[] for _ in all_words]
+        if not all_words:
+            return hits
+        # The lexicon and the triggers look at the document's words in one
+        # row, not sentence by sentence: the per-sentence set operations and
+        # calls were a third of the rule layer's time.
+        words: list[str] = []
+        ends: list[int] = []
+        for sentence in all_words:
+            words += sentence.words
+            ends.append(len(words))
+        self._lexicon_hits(text, all_words, words, ends, hits)
+        self._pattern_hits(text, sentences, words, ends, hits)
         if self._document_rules:
             document = _Document(text, all_words, hits)
             for index in self._document_rules:
                 for hit in self._document_hits(index, document):
                     hits[hit.sentence].append(hit)
-        return [sorted(set(found), key=_HIT_ORDER) for found in hits]
+        return [sorted(set(found), key=_HIT_ORDER) if len(found) > 1 else found for found in hits]
 
-    def _lexicon_hits(self, number: int, text: str, sentence: _Words, wordset: set[str]) -> list[Hit]:
-        found: list[Hit] = []
-        groups: dict[int, dict[int, tuple[int, int]]] = {}
-        for first, last, (index, group) in self._terms.scan(text, sentence, wordset):
-            spans = sentence.spans()
+    def _lexicon_hits(self, text: str, sentences: Sequence[_Words], words: list[str], ends: Sequence[int],
+                      hits: list[list[Hit]]) -> None:
+        groups: dict[tuple[int, int], dict[int, tuple[int, int]]] = {}  # (sentence, rule) -> group -> span
+        for number, first, last, (index, group) in self._terms.scan_document(text, sentences, words, ends):
+            spans = sentences[number].spans()
             start, end = spans[first][0], spans[last - 1][1]
             if group < 0:
                 defn = self.definitions[index]
-                found.append(Hit(number, start, end, defn.id, defn.device))
-            else:
-                groups.setdefault(index, {}).setdefault(group, (start, end))
-        for index, seen in groups.items():
+                hits[number].append(Hit(number, start, end, defn.id, defn.device))
+            else:  # the first occurrence of each group in the sentence
+                groups.setdefault((number, index), {}).setdefault(group, (start, end))
+        for (number, index), seen in groups.items():
             if len(seen) == self._group_counts[index]:
                 defn = self.definitions[index]
                 span_start = min(s for s, _ in seen.values())
                 span_end = max(e for _, e in seen.values())
-                found.append(Hit(number, span_start, span_end, defn.id, defn.device))
-        return found
+                hits[number].append(Hit(number, span_start, span_end, defn.id, defn.device))
 
-    def _pattern_hits(self, number: int, text: str, start: int, end: int,
-                      wordset: set[str]) -> list[Hit]:
-        sentence = text[start:end]
-        triggered: Iterable[int] = self._untriggered
-        words = wordset & self._trigger_words
-        chars = [c for c in self._char_triggers if c in sentence]
-        if words or chars:  # the order does not matter: match() sorts the hits
-            triggered = {*triggered, *(i for w in words for i in self._word_triggers[w]),
-                         *(i for c in chars for i in self._char_triggers[c])}
-        found: list[Hit] = []
-        for index in triggered:
-            defn = self.definitions[index]
-            for regex in self._regexes[index]:
-                for m in regex.finditer(sentence):
-                    if m.end() > m.start():
-                        found.append(Hit(number, start + m.start(), start + m.end(),
-                                         defn.id, defn.device))
-        return found
+    def _pattern_hits(self, text: str, sentences: Sequence[tuple[int, int]], words: list[str],
+                      ends: Sequence[int], hits: list[list[Hit]]) -> None:
+        triggered: dict[int, set[int]] = {}  # sentence -> the triggered rules
+        number, end = 0, ends[0]
+        trigger_words, word_triggers = self._trigger_words, self._word_triggers
+        for p in [p for p, word in enumerate(words) if word in trigger_words]:
+            while end <= p:
+                number += 1
+                end = ends[number]
+            triggered.setdefault(number, set()).update(word_triggers[words[p]])
+        for char, rules in self._char_triggers.items():
+            if char in text:
+                for number, (start, stop) in enumerate(sentences):
+                    if text.find(char, start, stop) >= 0:
+                        triggered.setdefault(number, set()).update(rules)
+        untriggered = self._untriggered
+        for number, (start, stop) in enumerate(sentences):
+            rules = triggered.get(number)
+            if rules is None and not untriggered:
+                continue
+            sentence = text[start:stop]
+            for index in (untriggered if rules is None else rules.union(untriggered)):
+                defn = self.definitions[index]
+                for regex in self._regexes[index]:
+                    for m in regex.finditer(sentence):
+                        if m.end() > m.start():
+                            hits[number].append(Hit(number, start + m.start(), start + m.end(),
+                                                    defn.id, defn.device))
 
     def _document_hits(self, index: int, document: _Document) -> list[Hit]:
         defn = self.definitions[index]

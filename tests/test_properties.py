@@ -85,6 +85,18 @@ def test_rule_hits_lie_inside_their_sentence(rules, text: str) -> None:
             assert hit.sentence == number and start <= hit.start < hit.end <= end
 
 
+@given(text=TEXT)
+def test_sentence_rules_see_only_their_own_sentence(rules, text: str) -> None:
+    """The lexicon and pattern rules run over the document's words in one row;
+    each sentence still gets exactly what it gets alone."""
+    spans = split_sentences(text)
+    document = {d.id for d in rules.definitions if d.kind == "document"}
+    for (start, end), found in zip(spans, rules.match(text, spans), strict=True):
+        alone = rules.match(text, [(start, end)])[0]
+        assert [(h.start, h.end, h.rule_id) for h in found if h.rule_id not in document] == \
+            [(h.start, h.end, h.rule_id) for h in alone if h.rule_id not in document]
+
+
 @settings(max_examples=examples(0.25))
 @given(texts=st.lists(TEXT, max_size=12), batch_size=st.integers(1, 5))
 def test_tag_many_in_batches_equals_tag_one_by_one(toy_tagger, texts: list[str], batch_size: int) -> None:
