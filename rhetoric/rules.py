@@ -700,11 +700,11 @@ class RuleSet:
                         triggered.setdefault(number, set()).update(rules)
         untriggered = self._untriggered
         for number, (start, stop) in enumerate(sentences):
-            rules = triggered.get(number)
-            if rules is None and not untriggered:
+            these = triggered.get(number)
+            if these is None and not untriggered:
                 continue
             sentence = text[start:stop]
-            for index in (untriggered if rules is None else rules.union(untriggered)):
+            for index in (untriggered if these is None else these.union(untriggered)):
                 defn = self.definitions[index]
                 for regex in self._regexes[index]:
                     for m in regex.finditer(sentence):
