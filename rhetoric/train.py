@@ -56,6 +56,11 @@ class TrainingConfig:
     class_weight: str | None = "balanced"
     # 5 folds: ~56 articles per fold on PTC, enough for every frequent device.
     folds: int = 5
+    # None: GroupKFold's deterministic partition (what every figure before
+    # fold_seed existed was measured with); an int: GroupKFold shuffled with
+    # that seed, another partition of the same documents, to check that a
+    # grouped-CV gain is not one partition's luck (scripts/cv_library.py).
+    fold_seed: int | None = None
     # The context stage (rhetoric/context.py): +0.0x micro-F1 in grouped CV
     # (scripts/experiments_ptc.py, "stack: ctx + dense + repetition").
     stage2: bool = True
@@ -390,12 +395,16 @@ def stage1_out_of_fold(X: Any, labels: np.ndarray, folds: list[tuple[np.ndarray,
     return scores
 
 
-def grouped_folds(groups: np.ndarray, n_folds: int) -> list[tuple[np.ndarray, np.ndarray]]:
+def grouped_folds(groups: np.ndarray, n_folds: int, seed: int | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
     """Cross-validation folds grouped by document (GroupKFold is deterministic:
-    the same groups give the same folds, which scripts/cv_library.py relies on)."""
+    the same groups and seed give the same folds, which scripts/cv_library.py
+    relies on). seed None: GroupKFold unshuffled; an int: shuffled with it."""
     from sklearn.model_selection import GroupKFold
 
-    return list(GroupKFold(n_splits=min(n_folds, len(set(groups)))).split(np.zeros(len(groups)), groups=groups))
+    n_splits = min(n_folds, len(set(groups)))
+    splitter = GroupKFold(n_splits=n_splits) if seed is None else \
+        GroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    return list(splitter.split(np.zeros(len(groups)), groups=groups))
 
 
 def lexicon_designs(designs: Design, docs: Sequence[LabelledDoc], labels: np.ndarray,
@@ -460,7 +469,7 @@ def fit_model(docs: Sequence[LabelledDoc], rules: RuleSet, config: TrainingConfi
     X = space.transform(inputs)
     labels = column_labels(docs, devices)
     groups = np.concatenate([[d.id] * len(d.sentences) for d in docs])
-    folds = grouped_folds(groups, config.folds)
+    folds = grouped_folds(groups, config.folds, config.fold_seed)
     plan = stage1_plan(config, devices, groups, space)
     coef, intercept = fit_stage1(X, labels, config, plan)
     stage2 = lexicon = None
