@@ -24,12 +24,18 @@ import scipy.sparse as sp
 from rhetoric.context import Design
 from rhetoric.features import CharNgrams, FeatureSpace
 from rhetoric.span_lexicon import SpanLexicon, append_cues
+from rhetoric.trees import ARRAY_KEYS as TREE_ARRAY_KEYS
+from rhetoric.trees import Forest
 
 # v2 adds the optional span lexicon (rhetoric/span_lexicon.py); a v1 model is
 # a v2 model without one and loads as it is. A library that reads only v1
 # refuses a v2 model instead of scoring it with the wrong stage-2 design.
+# v3 adds stage-2 gradient-boosted trees (rhetoric/trees.py); a model without
+# them is still saved as v2, so libraries that read only v2 keep loading it,
+# and refuse a model with trees instead of scoring it without them.
 FORMAT = "rhetoric-linear-v2"
-READABLE_FORMATS = ("rhetoric-linear-v1", FORMAT)
+FORMAT_TREES = "rhetoric-linear-v3"
+READABLE_FORMATS = ("rhetoric-linear-v1", FORMAT, FORMAT_TREES)
 ARRAYS_FILE = "model.npz"
 MANIFEST_FILE = "manifest.json"
 RETRAIN_HINT = "retrain it with `rhetoric train --ptc PTC_DIR --out DIR` and load that DIR"
@@ -49,14 +55,32 @@ class ModelError(RuntimeError):
 @dataclass
 class Stage2:
     """Per output column j (the devices, then 'any'): the standardisation and the
-    logistic regression over that column's context design (rhetoric.context)."""
+    logistic regression over that column's context design (rhetoric.context).
+    Optionally, for some columns, gradient-boosted trees over the whole
+    stage-2 matrix (`forests`, keyed by column; rhetoric/trees.py): such a
+    column's probability is (1 - tree_weight) * the regression's +
+    tree_weight * the trees'."""
 
     mean: list[np.ndarray]
     scale: list[np.ndarray]
     coef: list[np.ndarray]
     intercept: np.ndarray
+    forests: dict[int, Forest] = field(default_factory=dict)
+    tree_weight: float = 0.5
+    tree_width: int = 0  # the stage-2 matrix width the trees' feature indices refer to
 
     def predict_proba(self, design: Design) -> np.ndarray:
+        proba = self._linear_proba(design)
+        if self.forests:
+            if design.matrix.shape[1] != self.tree_width:
+                raise ValueError(f"stage-2 matrix of {design.matrix.shape[1]} columns, but the trees were "
+                                 f"fitted on {self.tree_width}")
+            w = self.tree_weight
+            for j, forest in self.forests.items():
+                proba[:, j] = (1 - w) * proba[:, j] + w * _sigmoid(forest.decision_function(design.matrix))
+        return proba
+
+    def _linear_proba(self, design: Design) -> np.ndarray:
         weights, intercept = self._folded(design)
         Z = design.matrix
         # In row blocks small enough that OpenBLAS computes each on one thread
@@ -89,13 +113,34 @@ class Stage2:
         out = {"stage2.intercept": np.asarray(self.intercept, dtype=np.float64)}
         for j, (m, s, w) in enumerate(zip(self.mean, self.scale, self.coef, strict=True)):
             out.update({f"stage2.mean.{j}": m, f"stage2.scale.{j}": s, f"stage2.coef.{j}": w})
+        if self.forests:
+            out[TREES_ARRAY] = np.asarray(sorted(self.forests), dtype=np.int64)
+            out["stage2.trees.weight"] = np.asarray([self.tree_weight], dtype=np.float64)
+            out["stage2.trees.width"] = np.asarray([self.tree_width], dtype=np.int64)
+            for j, forest in self.forests.items():
+                out.update({f"stage2.trees.{j}.{key}": a for key, a in forest.arrays().items()})
         return out
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray]) -> Stage2:
         k = len(arrays["stage2.intercept"])
+        forests, weight, width = {}, 0.5, 0
+        if TREES_ARRAY in arrays:
+            for j in arrays[TREES_ARRAY].tolist():
+                if not 0 <= j < k:
+                    raise ValueError(f"trees for stage-2 column {j} of {k}")
+                forests[j] = Forest.from_arrays({key: arrays[f"stage2.trees.{j}.{key}"] for key in TREE_ARRAY_KEYS})
+            weight = float(arrays["stage2.trees.weight"][0])
+            width = int(arrays["stage2.trees.width"][0])
+            if any(len(f.feature) and int(f.feature.max()) >= width for f in forests.values()):
+                raise ValueError(f"a tree tests a feature beyond the stage-2 width {width}")
         return cls([arrays[f"stage2.mean.{j}"] for j in range(k)], [arrays[f"stage2.scale.{j}"] for j in range(k)],
-                   [arrays[f"stage2.coef.{j}"] for j in range(k)], arrays["stage2.intercept"])
+                   [arrays[f"stage2.coef.{j}"] for j in range(k)], arrays["stage2.intercept"], forests, weight,
+                   width)
+
+
+# The stage-2 columns that have trees (Stage2.forests), in model.npz.
+TREES_ARRAY = "stage2.trees.columns"
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -216,8 +261,15 @@ class Model:
                                         "smoothing": self.lexicon.smoothing}}
         # np.savez is deterministic for the same arrays: byte-identical retrains
         np.savez_compressed(out / ARRAYS_FILE, **arrays)  # type: ignore[arg-type]
-        manifest = {"format": FORMAT, "devices": self.devices, "feature_blocks": specs,
-                    "sha256": {ARRAYS_FILE: _sha256(out / ARRAYS_FILE)}, **lexicon, **self.info}
+        trees = {}
+        if self.stage2 is not None and self.stage2.forests:
+            names = [*self.devices, "any"]
+            trees = {"stage2_trees": {"columns": [names[j] for j in sorted(self.stage2.forests)],
+                                      "weight": self.stage2.tree_weight,
+                                      "trees": {names[j]: len(f.roots) for j, f in sorted(self.stage2.forests.items())},
+                                      "depth": max(f.depth for f in self.stage2.forests.values())}}
+        manifest = {"format": FORMAT_TREES if trees else FORMAT, "devices": self.devices, "feature_blocks": specs,
+                    "sha256": {ARRAYS_FILE: _sha256(out / ARRAYS_FILE)}, **lexicon, **trees, **self.info}
         manifest = json.loads(json.dumps(manifest))  # as it will be read back (tuples as lists, keys as str)
         manifest[MANIFEST_DIGEST_KEY] = manifest_digest(manifest)
         (out / MANIFEST_FILE).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n",
@@ -279,8 +331,12 @@ class Model:
             features = FeatureSpace.from_saved(
                 manifest["feature_blocks"], {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)})
             info = {k: v for k, v in manifest.items()
-                    if k not in ("format", "devices", "feature_blocks", "sha256", "span_lexicon", MANIFEST_DIGEST_KEY)}
+                    if k not in ("format", "devices", "feature_blocks", "sha256", "span_lexicon", "stage2_trees",
+                                 MANIFEST_DIGEST_KEY)}
             stage2 = Stage2.from_arrays(arrays) if "stage2.intercept" in arrays else None
+            has_trees = stage2 is not None and bool(stage2.forests)
+            if has_trees != (manifest["format"] == FORMAT_TREES):
+                raise ValueError(f"format {manifest['format']!r} with{'' if has_trees else 'out'} stage-2 trees")
             lexicon = None
             if "span_lexicon" in manifest:
                 spec = manifest["span_lexicon"]

@@ -144,12 +144,12 @@ def evaluate(name: str, docs: list[Any], rules: RuleSet, overrides: dict[str, An
     key = json.dumps({k: v for k, v in vars(config).items() if k not in STAGE2_ONLY}, sort_keys=True)
     if key in _DESIGNS:
         designs, labels, groups = _DESIGNS[key]
-        folds = grouped_folds(groups, config.folds)
+        folds = grouped_folds(groups, config.folds, config.fold_seed)
         _, oof = fit_stage2(designs, labels, folds, config, DEVICE_IDS)
     else:
         model = fit_model(docs, rules, config)
         labels, oof, groups = model.training_oof_
-        folds = grouped_folds(groups, config.folds)
+        folds = grouped_folds(groups, config.folds, config.fold_seed)
         if model.training_designs_ is not None:
             _DESIGNS[key] = (model.training_designs_, labels, groups)
     pred = cross_fitted(labels, oof, folds, config)
@@ -178,7 +178,7 @@ def evaluate_nested(docs: list[Any], rules: RuleSet, overrides: dict[str, Any]) 
     config = TrainingConfig(**{**BASE, **overrides})
     start = time.time()
     labels, preds, per_fold = [], [], []
-    for train_idx, test_idx in grouped_folds(np.array([d.id for d in docs]), config.folds):
+    for train_idx, test_idx in grouped_folds(np.array([d.id for d in docs]), config.folds, config.fold_seed):
         model = fit_model([docs[i] for i in train_idx], rules, config)
         test = [docs[i] for i in test_idx]
         inputs = document_inputs(test, rules)

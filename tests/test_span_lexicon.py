@@ -146,7 +146,9 @@ def test_a_v1_model_without_lexicon_still_loads(rules, tmp_path):
 
     from conftest import TOY_DEVICES, toy_docs
 
-    model = fit_model(toy_docs(), rules, TrainingConfig(folds=3, span_lexicon=False), devices=TOY_DEVICES)
+    # a v1 model had neither the lexicon nor stage-2 trees
+    model = fit_model(toy_docs(), rules, TrainingConfig(folds=3, span_lexicon=False, stage2_trees=()),
+                      devices=TOY_DEVICES)
     assert model.lexicon is None
     folder = model.save(tmp_path / "v1")
     manifest = json.loads((folder / MANIFEST_FILE).read_text())
