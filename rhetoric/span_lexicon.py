@@ -161,7 +161,7 @@ def out_of_fold(occ: Occurrences, labels: np.ndarray, word_X: sp.csr_matrix,
     """Cues for every row from the lexicon mined on the other folds' rows (as
     rhetoric.train.stage1_out_of_fold does for the stage-1 scores): the cues a
     training row gets never come from its own gold spans. `keep` (bool per
-    column) zeroes the other columns' lifts."""
+    column, or per term and column) zeroes the other lifts."""
     n_columns = labels.shape[1]
     keep = np.ones(n_columns, dtype=bool) if keep is None else keep
     cue_max, cue_sum = np.zeros((word_X.shape[0], n_columns)), np.zeros((word_X.shape[0], n_columns))

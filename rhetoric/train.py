@@ -143,6 +143,16 @@ class TrainingConfig:
     stage2_trees_iter: int = 100
     stage2_trees_depth: int = 3
     stage2_trees_rate: float = 0.1
+    # Devices whose stage 1 does not see the topic: no word n-gram that holds a
+    # nation, bloc, faith, migrant-group or party name (topic_words(): the
+    # single words of features.GroupCues.NATIONS) and no character n-grams
+    # (they spell the same names). Issue 3: the us_vs_them stage-1 weights were
+    # those names (muslim, europe, jews, western, china, ...), learnt from a
+    # sample screened for them (data/history_us_them/DATA_CARD.md, round 3).
+    # Their span-lexicon cues at stage 2 skip those word n-grams too. Meant
+    # with group_cues, which counts such names as one 'nation' role.
+    # () keeps every column as it was.
+    topic_blind_devices: tuple[str, ...] = ()
 
 
 # -- sentences and labels -------------------------------------------------------
@@ -363,6 +373,32 @@ class Stage1Plan:
         return Stage1Plan(self.C, [None if w is None else w[idx] for w in self.weights], self.features)
 
 
+# Words of GroupCues.NATIONS that are not topic names on their own: "the",
+# "us" (an in-group marker), "left" / "right" and "government".
+_NOT_TOPIC = frozenset({"the", "us", "left", "right", "government"})
+
+
+def topic_words() -> frozenset[str]:
+    """The single words that name a nation, bloc, faith, migrant group or party
+    (from features.GroupCues.NATIONS), for TrainingConfig.topic_blind_devices."""
+    return frozenset(w for term in GroupCues.NATIONS for w in term.split()) - _NOT_TOPIC
+
+
+def topical_terms(space: FeatureSpace) -> np.ndarray:
+    """Per word n-gram of the space's word block: whether it holds a topic word."""
+    block, _ = space.word_block()
+    names = topic_words()
+    return np.array([any(w in names for w in t.split()) for t in block.terms_], dtype=bool)
+
+
+def topic_blind_columns(space: FeatureSpace) -> np.ndarray:
+    """Every feature column except the character n-grams and the word n-grams
+    that hold a topic word."""
+    _, where = space.word_block()
+    drop = np.arange(where.start, where.stop)[topical_terms(space)]
+    return np.setdiff1d(space.columns_except(CharNgrams), drop)
+
+
 def stage1_plan(config: TrainingConfig, devices: Sequence[str], groups: np.ndarray,
                 space: FeatureSpace | None) -> Stage1Plan:
     """The project devices' columns with their own C, written-sentence weight
@@ -382,6 +418,10 @@ def stage1_plan(config: TrainingConfig, devices: Sequence[str], groups: np.ndarr
         if device in PROJECT_DEVICES:
             plan.C[j] = config.C if config.project_C is None else config.project_C
             plan.weights[j], plan.features[j] = weights, features
+        if device in config.topic_blind_devices and space is not None:
+            own = plan.features[j]
+            blind = topic_blind_columns(space)
+            plan.features[j] = blind if own is None else np.intersect1d(own, blind)
         if device not in config.group_cue_devices and others is not None:
             own = plan.features[j]
             plan.features[j] = others if own is None else np.intersect1d(own, others)
@@ -442,6 +482,10 @@ def lexicon_designs(designs: Design, docs: Sequence[LabelledDoc], labels: np.nda
     keep = np.ones(labels.shape[1], dtype=bool)
     if not config.lexicon_sentence_labels:  # only the columns whose spans are gold spans
         keep[:-1] = [d in PTC_DEVICE_IDS for d in devices]
+    if config.topic_blind_devices:  # nor do the topic-blind columns' lexicon cues see topic words
+        blind = np.array([j for j, d in enumerate(devices) if d in config.topic_blind_devices], dtype=np.int64)
+        keep = np.tile(keep, (occ.n_terms, 1))
+        keep[np.ix_(topical_terms(space), blind)] = False
     word_X = X[:, space.word_block()[1]]
     cue_max, cue_sum = span_lexicon.out_of_fold(occ, labels, word_X, folds, keep)
     lexicon = SpanLexicon(span_lexicon.mine(occ, labels, None) * keep)

@@ -138,10 +138,12 @@ STAGE2_ONLY = ("stage2_C", "stage2_C_project", "stage2_C_any", "any_threshold_ca
 _DESIGNS: dict[str, tuple[Any, np.ndarray, np.ndarray]] = {}
 
 
-def evaluate(name: str, docs: list[Any], rules: RuleSet, overrides: dict[str, Any]) -> dict[str, Any]:
+def evaluate(name: str, docs: list[Any], rules: RuleSet, overrides: dict[str, Any],
+             data_key: str = "", dump: Path | None = None) -> dict[str, Any]:
     config = TrainingConfig(**{**BASE, **overrides})
     start = time.time()
-    key = json.dumps({k: v for k, v in vars(config).items() if k not in STAGE2_ONLY}, sort_keys=True)
+    key = data_key + json.dumps({k: v for k, v in vars(config).items() if k not in STAGE2_ONLY}, sort_keys=True)
+    model = None
     if key in _DESIGNS:
         designs, labels, groups = _DESIGNS[key]
         folds = grouped_folds(groups, config.folds, config.fold_seed)
@@ -153,7 +155,35 @@ def evaluate(name: str, docs: list[Any], rules: RuleSet, overrides: dict[str, An
         if model.training_designs_ is not None:
             _DESIGNS[key] = (model.training_designs_, labels, groups)
     pred = cross_fitted(labels, oof, folds, config)
+    if dump is not None:
+        dump_oof(dump, name, docs, labels, oof, pred, folds, model)
     return summary(figures(labels, pred), [figures(labels[te], pred[te]) for _, te in folds], start, config)
+
+
+def dump_oof(folder: Path, name: str, docs: list[Any], labels: np.ndarray, oof: np.ndarray, pred: np.ndarray,
+             folds: list[tuple[np.ndarray, np.ndarray]], model: Any) -> None:
+    """For error analysis: each row's document id, sentence offsets, labels,
+    out-of-fold probabilities, cross-fitted predictions and fold (no text), and,
+    when the configuration was fitted here, the project devices' strongest
+    stage-1 weights of the model fitted on all rows."""
+    folder.mkdir(parents=True, exist_ok=True)
+    slug = "".join(c if c.isalnum() else "_" for c in name)
+    fold = np.zeros(len(labels), dtype=np.int8)
+    for k, (_, test_idx) in enumerate(folds):
+        fold[test_idx] = k
+    spans = np.array([s for d in docs for s in d.sentences], dtype=np.int64)
+    np.savez_compressed(folder / f"{slug}.npz", doc=np.array([d.id for d in docs for _ in d.sentences]),
+                        start=spans[:, 0], end=spans[:, 1], labels=labels, oof=oof, pred=pred, fold=fold,
+                        columns=np.array([*DEVICE_IDS, "any"]))
+    if model is not None:
+        names = model.features.feature_names()
+        weights = {}
+        for device in PROJECT_DEVICES:
+            w = model.coef[DEVICE_IDS.index(device)]
+            order = np.argsort(w)
+            weights[device] = {"top": [(names[i], round(float(w[i]), 3)) for i in order[::-1][:150]],
+                               "bottom": [(names[i], round(float(w[i]), 3)) for i in order[:60]]}
+        (folder / f"{slug}.weights.json").write_text(json.dumps(weights, indent=1) + "\n", encoding="utf-8")
 
 
 def summary(out: dict[str, Any], per_fold: list[dict[str, Any]], start: float,
@@ -200,7 +230,9 @@ def row(name: str, r: dict[str, Any]) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--ptc", required=True, help="PTC folder (train/ and dev/ inside)")
-    ap.add_argument("--project-data", help="the project's appeal_to_history / us_vs_them labels")
+    ap.add_argument("--project-data", action="append", default=[],
+                    help="the project's appeal_to_history / us_vs_them labels (repeatable: every "
+                         "configuration runs on each folder in turn, the PTC columns' stage-1 fits shared)")
     ap.add_argument("--configs", default=",".join(CONFIGS), help="comma-separated names from CONFIGS")
     ap.add_argument("--char-ngrams", action="store_true",
                     help="character n-grams at stage 1, as the shipped model (`rhetoric train --char-ngrams`)")
@@ -210,6 +242,12 @@ def main() -> None:
     ap.add_argument("--with-mined-rules", action="store_true", help="keep the rules mined from PTC")
     ap.add_argument("--nested", action="store_true", help="measure by nested CV instead (five fits each)")
     ap.add_argument("--json", help="also write the figures to this file")
+    ap.add_argument("--fold-seed", type=int,
+                    help="shuffle the documents into folds with this seed (TrainingConfig.fold_seed): "
+                         "a second partition to check a difference on")
+    ap.add_argument("--dump-oof", type=Path,
+                    help="write each configuration's out-of-fold rows (ids, offsets, labels, probabilities; "
+                         "no text) and the project devices' top stage-1 weights into this folder")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     if args.char_ngrams:
@@ -221,20 +259,24 @@ def main() -> None:
     rules = RuleSet.load()
     if not args.with_mined_rules:
         rules = RuleSet([d for d in rules.definitions if not d.id.endswith(".mined")])
-    sources = Sources(Path(args.ptc), Path(args.project_data) if args.project_data else None)
-    docs = labelled_documents(sources, held_out=False)
-    print(f"# {len(docs)} documents, {sum(len(d.sentences) for d in docs)} sentences", flush=True)
+    if args.fold_seed is not None:
+        BASE["fold_seed"] = args.fold_seed
     print("| configuration | micro-F1 | macro-F1 | any (union) | any (dedicated) | appeal_to_history F1 | "
           "us_vs_them F1 |\n|---|---|---|---|---|---|---|", flush=True)
     results = {}
-    for name, overrides in configs.items():
-        if args.nested:
-            results[name] = evaluate_nested(docs, rules, overrides)
-        else:
-            results[name] = evaluate(name, docs, rules, overrides)
-        print(row(name, results[name]), f"<!-- {results[name]['seconds']}s -->", flush=True)
-        if args.json:
-            Path(args.json).write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    for project in args.project_data or [None]:
+        sources = Sources(Path(args.ptc), Path(project) if project else None)
+        docs = labelled_documents(sources, held_out=False)
+        print(f"# {project}: {len(docs)} documents, {sum(len(d.sentences) for d in docs)} sentences", flush=True)
+        for name, overrides in configs.items():
+            label = f"{name} [{project}]" if len(args.project_data) > 1 else name
+            if args.nested:
+                results[label] = evaluate_nested(docs, rules, overrides)
+            else:
+                results[label] = evaluate(label, docs, rules, overrides, str(project), args.dump_oof)
+            print(row(label, results[label]), f"<!-- {results[label]['seconds']}s -->", flush=True)
+            if args.json:
+                Path(args.json).write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -146,3 +146,38 @@ def test_fit_model_with_every_project_option(rules, tmp_path):
     model.save(tmp_path / "m")
     again = Model.load(tmp_path / "m")
     assert again.features.feature_names() == model.features.feature_names()
+
+
+def test_topic_words_are_names_not_pronouns():
+    from rhetoric.train import topic_words
+
+    words = topic_words()
+    assert {"china", "muslims", "western", "democrats", "brussels"} <= words
+    assert not {"the", "us", "we", "left", "government"} & words
+
+
+def test_topic_blind_device_sees_no_topic_word_nor_char_ngram(rules):
+    from rhetoric.train import topical_terms
+
+    config = TrainingConfig(folds=3, char_ngrams=True, topic_blind_devices=("us_vs_them",))
+    model = fit_model(toy_docs(), rules, config, devices=TOY_DEVICES)
+    plain = fit_model(toy_docs(), rules, TrainingConfig(folds=3, char_ngrams=True), devices=TOY_DEVICES)
+    space = model.features
+    block, where = space.word_block()
+    topical = topical_terms(space)
+    assert {block.terms_[i] for i in np.flatnonzero(topical)} >= {"china", "china and"}
+    uvt, hist = TOY_DEVICES.index("us_vs_them"), TOY_DEVICES.index("appeal_to_history")
+    chars = np.setdiff1d(np.arange(model.coef.shape[1]), space.columns_except(CharNgrams))
+    assert len(chars) and not model.coef[uvt, chars].any()
+    assert not model.coef[uvt, where.start:where.stop][topical].any()
+    assert model.coef[uvt, where.start:where.stop][~topical].any()
+    # the other columns are fitted as without the option
+    np.testing.assert_array_equal(model.coef[hist], plain.coef[hist])
+    # and the lexicon cues of the blind column skip the topic words
+    assert not model.lexicon.lift[topical, uvt].any()
+    assert np.array_equal(model.lexicon.lift[:, hist], plain.lexicon.lift[:, hist])
+
+
+def test_topic_blind_default_changes_nothing(rules):
+    plan = stage1_plan(TrainingConfig(), TOY_DEVICES, np.array(["a", "b"]), None)
+    assert all(f is None for f in plan.features)

@@ -76,3 +76,42 @@ def test_model_card_shows_any_technique_both_ways_and_the_lexicon():
     assert "| any-technique F1, union of the devices | 0.550 | 0.500 |" in card
     assert "rhetoric/span_lexicon.py" in card
     assert "span_lexicon" not in model_card({"training": {"config": {"span_lexicon": False}}})
+
+
+def test_grouped_folds_seed_gives_another_partition_that_keeps_documents_whole():
+    from rhetoric.train import grouped_folds
+
+    groups = np.repeat([f"d{i}" for i in range(20)], 3)
+    plain = grouped_folds(groups, 5)
+    seeded = grouped_folds(groups, 5, seed=1)
+    assert [te.tolist() for _, te in grouped_folds(groups, 5, seed=1)] == [te.tolist() for _, te in seeded]
+    assert {tuple(te) for _, te in plain} != {tuple(te) for _, te in seeded}
+    for folds in (plain, seeded):
+        assert sorted(np.concatenate([te for _, te in folds]).tolist()) == list(range(len(groups)))
+        for train_idx, test_idx in folds:
+            assert not set(groups[train_idx]) & set(groups[test_idx])
+
+
+def test_round3_sample_is_labelled_and_never_held_out():
+    """data/history_us_them round 3 (ptc_sample_3*.tsv): every sampled line has
+    first labels (labels/batch5.tsv, batch6.tsv), none comes from a held-out
+    article or repeats an earlier round, and every second label
+    (labels/double_round3.tsv) is of a sampled line."""
+    from pathlib import Path
+
+    from rhetoric.train import holdout_ids
+
+    root = Path(__file__).resolve().parent.parent / "data" / "history_us_them"
+    rows = [line.split("\t") for name in ("ptc_sample_3.tsv", "ptc_sample_3b.tsv")
+            for line in (root / name).read_text(encoding="utf-8").splitlines()[1:]]
+    keys = {(a, int(s), int(e)) for a, s, e, _ in rows}
+    assert len(keys) == len(rows)
+    labels = read_project_labels(root)
+    assert keys <= set(labels)
+    assert not {a for a, _, _ in keys} & holdout_ids()
+    earlier = {tuple(line.split("\t")[:3]) for line in
+               (root / "ptc_sample.tsv").read_text(encoding="utf-8").splitlines()[1:]}
+    assert not {(a, str(s), str(e)) for a, s, e in keys} & earlier
+    second = [line.split("\t")[0].split(":") for line in
+              (root / "labels" / "double_round3.tsv").read_text(encoding="utf-8").splitlines()[1:]]
+    assert len(second) >= 100 and {(a, int(s), int(e)) for a, s, e in second} <= keys
