@@ -126,7 +126,8 @@ class TrainingConfig:
     # probabilities. For 'any', in 5-fold grouped CV with char n-grams
     # (scripts/cv_stage2.py; docs/ablation.md, "Stage-2 trees"): any-technique
     # F1 0.576 -> 0.591, 0.571 -> 0.586 and 0.576 -> 0.587 on three fold
-    # partitions (fold_seed None, 1, 2), higher in 14 of the 15 folds; the 18
+    # partitions (fold_seed None, 1, 2), higher in 14 of the 15 folds; nested
+    # (cv_library.py --nested) +0.007 and +0.005, 7 of 10 folds higher. The 18
     # techniques' micro- and macro-F1 unchanged (only 'any' moves). Not for
     # the devices: trees for the 7 most frequent techniques or for every
     # column left micro-F1 within -0.003..+0.001 (and cost ~1.5 us a sentence

@@ -21,6 +21,9 @@ import numpy as np
 
 # Keys of a Forest's arrays, after a prefix (model.py saves them as
 # "stage2.trees.<column>.<key>").
+# Rows scored at a time by Forest.decision_function (256: the fastest of 256 /
+# 512 / 1,024 / 2,048 / all, measured on the stage-2 matrix of 8,000 PTC sentences).
+ROW_BLOCK = 256
 ARRAY_KEYS = ("feature", "threshold", "missing_left", "left", "value", "roots", "baseline")
 
 
@@ -83,14 +86,21 @@ class Forest:
         """The raw score (log-odds) of each row of Z. `features` maps the
         forest's feature indices to columns of Z (None: the same)."""
         Z = np.ascontiguousarray(Z, dtype=np.float64)
-        n, width = Z.shape
+        n = Z.shape[0]
         feature = self.feature if features is None else np.asarray(features, dtype=np.int64)[self.feature]
         if not n or not len(self.roots):
             return np.full(n, self.baseline)
+        missing = bool(np.isnan(Z).any())
+        # In blocks of ROW_BLOCK rows: the (rows x trees) node arrays then stay
+        # in cache (1.3 us a row against 2.1 us for 8,000 rows at once, 100
+        # trees of depth 3 on the 214-column stage-2 matrix).
+        return np.concatenate([self._walk(Z[i:i + ROW_BLOCK], feature, missing) for i in range(0, n, ROW_BLOCK)])
+
+    def _walk(self, Z: np.ndarray, feature: np.ndarray, missing: bool) -> np.ndarray:
+        n, width = Z.shape
         flat = Z.ravel()
         offsets = (np.arange(n, dtype=np.int64) * width)[:, None]
         node = np.broadcast_to(self.roots, (n, len(self.roots))).copy()
-        missing = bool(np.isnan(flat).any())
         for _ in range(self.depth):
             x = flat[offsets + feature[node]]
             right = x > self.threshold[node]

@@ -52,7 +52,8 @@ train_module._fit_binary = cv_library._original_fit  # type: ignore[assignment]
 
 
 def build_cache(args: argparse.Namespace, path: Path) -> None:
-    config = TrainingConfig(char_ngrams=args.char_ngrams, fold_seed=args.fold_seed)
+    # stage2_trees=(): the designs do not depend on it, and the fit is faster
+    config = TrainingConfig(char_ngrams=args.char_ngrams, fold_seed=args.fold_seed, stage2_trees=())
     rules = RuleSet.load()
     rules = RuleSet([d for d in rules.definitions if not d.id.endswith(".mined")])
     sources = Sources(Path(args.ptc), Path(args.project_data) if args.project_data else None)
@@ -82,7 +83,9 @@ Variant = Callable[[Design, np.ndarray, list[tuple[np.ndarray, np.ndarray]], Tra
 
 
 def lr(design: Design, labels: np.ndarray, folds: list[Any], config: TrainingConfig) -> np.ndarray:
-    return fit_stage2(design, labels, folds, config, DEVICE_IDS)[1]
+    """The stage-2 logistic regression alone (stage2_trees=(): the model
+    before stage-2 trees, whatever TrainingConfig's default)."""
+    return fit_stage2(design, labels, folds, TrainingConfig(**{**vars(config), "stage2_trees": ()}), DEVICE_IDS)[1]
 
 
 # HistGradientBoostingClassifier settings (--gbm JSON overrides them). No
@@ -147,6 +150,7 @@ def lr_all(which: str, view: str = "all") -> Variant:
     def run(design: Design, labels: np.ndarray, folds: list[Any], config: TrainingConfig) -> np.ndarray:
         oof = lr(design, labels, folds, config)
         cols = _columns(which)
+        config = TrainingConfig(**{**vars(config), "stage2_trees": ()})  # the regression alone
         wide = Design(design.matrix, [np.arange(design.matrix.shape[1])] * len(design.columns))
         full = fit_stage2(wide, labels, folds, config, DEVICE_IDS)[1] if len(cols) > 1 else None
         if full is None:  # one column: fit that one only
