@@ -115,7 +115,9 @@ class TrainingConfig:
     # us_vs_them 0.593 (+0.015 pooled, +0.014 ± 0.020 paired over the 5
     # folds), and with project_C=3 0.603 (+0.023 ± 0.022, micro 0.323); but
     # with 4 folds -0.008 alone and +0.017 with project_C=3 (fold sd 0.030,
-    # micro 0.303 -> 0.301): not a robust gain, so off.
+    # micro 0.303 -> 0.301): not a robust gain, so off. With the round-3
+    # labels: +0.020 / 0.000 on two fold partitions (docs/ablation.md, "us_vs_them:
+    # error analysis, round-3 labels and a topic-blind option"): still off.
     group_cues: bool = False
     group_cue_devices: tuple[str, ...] = ("us_vs_them",)
     # Gradient-boosted trees in stage 2 (rhetoric/trees.py) for the columns
@@ -152,7 +154,10 @@ class TrainingConfig:
     # sample screened for them (data/history_us_them/DATA_CARD.md, round 3).
     # Their span-lexicon cues at stage 2 skip those word n-grams too. Meant
     # with group_cues, which counts such names as one 'nation' role.
-    # () keeps every column as it was.
+    # () keeps every column as it was. Off: in grouped CV with the round-3
+    # labels, ("us_vs_them",) gave 0.536 / 0.556 against 0.561 / 0.580 on two
+    # fold partitions, and with group_cues 0.551 / 0.587 (docs/ablation.md,
+    # "us_vs_them: error analysis, round-3 labels and a topic-blind option").
     topic_blind_devices: tuple[str, ...] = ()
 
 
