@@ -94,7 +94,7 @@ class Rule:
     override: bool  # measured precision >= 0.6 over >= 30 firings
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class Hit:
     sentence: int  # index into the sentences passed to match()
     start: int  # character offsets into the original text, end exclusive

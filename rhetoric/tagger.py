@@ -33,7 +33,7 @@ TOP_FEATURES = 3
 DEFAULT_BATCH_SIZE = 256
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Evidence:
     """Why a tag fired: the rule hits inside its span, and the model features
     that pushed the device's probability up most in its sentence."""
@@ -46,7 +46,7 @@ class Evidence:
                 "features": [{"feature": n, "weight": w} for n, w in self.features]}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Tag:
     device: str
     start: int
@@ -63,7 +63,7 @@ class Tag:
                 "evidence": self.evidence.to_dict()}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AnyTechnique:
     """Whether a sentence is judged to use any technique at all, and how likely.
 
@@ -81,7 +81,7 @@ class AnyTechnique:
         return {"fires": self.fires, "score": round(self.score, 4)}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Result:
     text: str
     sentences: tuple[tuple[int, int], ...] = ()
