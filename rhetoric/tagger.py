@@ -248,8 +248,8 @@ class Tagger:
                 fired[t.sentence] = True
                 best[t.sentence] = max(best[t.sentence], t.score)
             return tuple(AnyTechnique(f, b) for f, b in zip(fired, best, strict=True))
-        p = proba[:, self.model.any_index]
-        return tuple(AnyTechnique(bool(q >= threshold), float(q)) for q in p)
+        # Python floats: per-element numpy scalars cost more than the objects
+        return tuple(AnyTechnique(q >= threshold, q) for q in proba[:, self.model.any_index].tolist())
 
     def combine(self, doc: Any, proba: np.ndarray | None, X: Any, first_row: int = 0) -> list[Tag]:
         """Decide, per sentence and device: the device fires when the model's
