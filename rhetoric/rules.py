@@ -30,8 +30,10 @@ Rule kinds and the fields they use:
 
 Every rule carries examples written for it (``match`` / ``no_match``), which
 tests/test_rules.py checks. Matching is linear in the text: one findall per
-sentence, set operations and dict lookups for terms, and regexes restricted
-as above that run only on sentences holding one of their trigger words.
+sentence, then, over the document's words in one row, a set of its words
+and dict lookups for the terms and trigger words (a term never spans two
+sentences), and regexes restricted as above that run only on sentences
+holding one of their trigger words.
 
 Weights come from ``precision.json`` beside the rule files, written by
 ``scripts/measure_rules.py`` (see :func:`measure_precision`).
