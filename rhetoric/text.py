@@ -237,8 +237,9 @@ def _tokenizer() -> Any:
 
 
 # The commonest candidate contexts: a word of ASCII letters, then '.', '?' or
-# '!', whitespace and the next word ("said.\nThe", "it? We"): two thirds of
-# those in PTC text. Punkt's answer then follows from two set lookups (below).
+# '!', whitespace and the next word ("said.\nThe", "it? We"). Punkt's answer
+# then follows from two set lookups (below): 68% of the 16,262 contexts of the
+# PTC articles are answered so (scripts/check_splitter_shortcut.py).
 _PLAIN_CONTEXT = re.compile(r"([A-Za-z]+)([.?!])\s+(\S+)")
 
 
@@ -253,8 +254,9 @@ def _text_contains_sentbreak(self: Any, context: str) -> bool:
     break unless "word" is a known abbreviation, and the second pass undoes
     that only for a known collocation of "word" and the next token (taken
     here when it is plain letters, so that its type is just its lower case).
-    Anything else goes to Punkt itself; a test checks the two agree on every
-    candidate context of the PTC articles."""
+    Anything else goes to Punkt itself. The two agree on every candidate
+    context of the PTC articles (scripts/check_splitter_shortcut.py) and of
+    the repository's own text (tests/test_text.py)."""
     plain = _PLAIN_CONTEXT.fullmatch(context)
     if plain is not None:
         word, mark, following = plain.groups()
