@@ -46,7 +46,7 @@ import json
 import operator
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from importlib import resources
@@ -559,12 +559,7 @@ class _TermIndex:
         if not active:
             return found
         entries, starts, by_pair = self._entries, self._starts, self.by_pair
-        number, begin, end = 0, 0, ends[0]
-        # the document's few term-starting words, found in one comprehension
-        for p in [p for p, word in enumerate(words) if word in active]:
-            while end <= p:  # the sentence that holds word p
-                number += 1
-                begin, end = end, ends[number]
+        for number, begin, end, p in _in_sentences(words, ends, active):
             word, i = words[p], p - begin
             for target in entries.get(word) or fresh.get(word, ()):
                 found.append((number, i, i + 1, target))
@@ -575,6 +570,19 @@ class _TermIndex:
                             and _spaced(text, sentences[number].spans(), i, j - begin):
                         found.append((number, i, j - begin, target))
         return found
+
+
+def _in_sentences(words: list[str], ends: Sequence[int],
+                  wanted: AbstractSet[str]) -> Iterator[tuple[int, int, int, int]]:
+    """(sentence, its first word, its end, position) of each word of `words`
+    in `wanted`, in order; sentence k's words are words[ends[k - 1]:ends[k]].
+    The positions are found in one comprehension: few words are wanted."""
+    number, begin, end = 0, 0, ends[0]
+    for p in [p for p, word in enumerate(words) if word in wanted]:
+        while end <= p:  # the sentence that holds word p
+            number += 1
+            begin, end = end, ends[number]
+        yield number, begin, end, p
 
 
 def _spaced(text: str, spans: Sequence[tuple[int, int]], first: int, last: int) -> bool:
@@ -688,13 +696,8 @@ class RuleSet:
     def _pattern_hits(self, text: str, sentences: Sequence[tuple[int, int]], words: list[str],
                       ends: Sequence[int], hits: list[list[Hit]]) -> None:
         triggered: dict[int, set[int]] = {}  # sentence -> the triggered rules
-        number, end = 0, ends[0]
-        trigger_words, word_triggers = self._trigger_words, self._word_triggers
-        for p in [p for p, word in enumerate(words) if word in trigger_words]:
-            while end <= p:
-                number += 1
-                end = ends[number]
-            triggered.setdefault(number, set()).update(word_triggers[words[p]])
+        for number, _, _, p in _in_sentences(words, ends, self._trigger_words):
+            triggered.setdefault(number, set()).update(self._word_triggers[words[p]])
         for char, rules in self._char_triggers.items():
             if char in text:
                 for number, (start, stop) in enumerate(sentences):

@@ -57,10 +57,9 @@ class SpanLexicon:
     def __post_init__(self) -> None:
         # float32, as saved: a model in memory scores exactly as reloaded
         self.lift = np.asarray(self.lift, dtype=np.float32)
+        self._has_lift = np.asarray(self.lift.any(axis=1))  # the terms lexicon_cues reads
 
     def cues(self, word_X: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
-        if not hasattr(self, "_has_lift"):
-            self._has_lift: np.ndarray = np.asarray(self.lift.any(axis=1))
         return lexicon_cues(word_X, self.lift, self._has_lift)
 
 
