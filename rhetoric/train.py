@@ -219,20 +219,23 @@ def meme_documents(memes_dir: str | Path) -> list[LabelledDoc]:
     return docs
 
 
-def add_project_labels(docs: list[LabelledDoc], project_dir: str | Path) -> list[LabelledDoc]:
+def add_project_labels(docs: list[LabelledDoc], project_dir: str | Path,
+                       first_only: bool = False) -> list[LabelledDoc]:
     """Attach the project's appeal_to_history / us_vs_them labels to the PTC
-    sentences they were made for, and add the project's written documents."""
+    sentences they were made for, and add the project's written documents
+    (labels: the majority of the annotation passes; the first annotator's
+    with first_only)."""
     folder = Path(project_dir)
     cols = [DEVICE_IDS.index(d) for d in PROJECT_DEVICES]
     by_key: dict[tuple[str, int, int], tuple[int, int]] = {}
-    for key, labels in read_project_labels(folder).items():
+    for key, labels in read_project_labels(folder, first_only).items():
         by_key[key] = labels
     for doc in docs:
         for i, (start, end) in enumerate(doc.sentences):
             found = _find_label(by_key, doc.id, doc.text, start, end)
             if found is not None:
                 doc.labels[i, cols] = found
-    return docs + written_documents(folder)
+    return docs + written_documents(folder, first_only)
 
 
 def _find_label(by_key: dict[tuple[str, int, int], tuple[int, int]], doc_id: str, text: str,
@@ -244,24 +247,79 @@ def _find_label(by_key: dict[tuple[str, int, int], tuple[int, int]], doc_id: str
     return by_key.get((doc_id, line_start, line_end))
 
 
-def read_project_labels(folder: Path) -> dict[tuple[str, int, int], tuple[int, int]]:
-    """First-annotator labels of the PTC sample: `labels/batch*.tsv`, keyed by
-    (article id, start, end). Later files correct earlier ones (a re-labelled
-    range such as batch3_lines101_200.tsv replaces the lines it names)."""
+def read_project_labels(folder: Path, first_only: bool = False) -> dict[tuple[str, int, int], tuple[int, int]]:
+    """Labels of the PTC sample, keyed by (article id, start, end): the
+    majority of the independent passes (`label_passes`), or with first_only
+    the first annotator's (`labels/batch*.tsv`; later files correct earlier
+    ones, as a re-labelled range such as batch3_lines101_200.tsv replaces the
+    lines it names)."""
     labels: dict[tuple[str, int, int], tuple[int, int]] = {}
+    passes = None if first_only else label_passes(folder)
     for path in sorted((folder / "labels").glob("batch*.tsv")):
-        for line in path.read_text(encoding="utf-8").splitlines()[1:]:
-            if not line.strip():
-                continue
-            key, history, us_them = line.split("\t")
+        for key, pair in read_label_file(path).items():
             article, start, end = key.split(":")
-            labels[(article, int(start), int(end))] = (int(history), int(us_them))
+            labels[(article, int(start), int(end))] = pair if passes is None else passes.decide(key, pair)
     return labels
 
 
-def written_documents(folder: Path) -> list[LabelledDoc]:
+# The files of labels/ that hold the independent passes after the first: a
+# blind second label of every sentence (pass2.tsv, and the earlier double
+# labels of double_second.tsv and double_written3.tsv; double_round3.tsv is
+# the first annotator's own re-read, not an independent pass), and a blind
+# third label of each sentence where the first two disagree (pass3.tsv).
+SECOND_PASS_FILES = ("pass2.tsv", "double_second.tsv", "double_written3.tsv")
+THIRD_PASS_FILE = "pass3.tsv"
+
+
+@dataclass
+class LabelPasses:
+    """The second and third labels of the project's sentences, keyed as in the
+    label files (`article:start:end` for PTC lines, the sentence id for written
+    ones)."""
+
+    second: dict[str, tuple[int, int]]
+    third: dict[str, tuple[int, int]]
+
+    def decide(self, key: str, first: tuple[int, int]) -> tuple[int, int]:
+        """The majority label of each device: the first label where the second
+        pass agrees with it or there is no second pass, else the third pass's
+        (two of three annotators agree with it); the first label while the
+        third pass has not read the sentence."""
+        second = self.second.get(key)
+        if second is None or second == first:
+            return first
+        third = self.third.get(key, first)
+        history = first[0] if first[0] == second[0] else third[0]
+        us_them = first[1] if first[1] == second[1] else third[1]
+        return (history, us_them)
+
+
+def label_passes(folder: Path) -> LabelPasses:
+    labels = folder / "labels"
+    second: dict[str, tuple[int, int]] = {}
+    for name in SECOND_PASS_FILES:
+        if (labels / name).exists():
+            second.update(read_label_file(labels / name))
+    third = read_label_file(labels / THIRD_PASS_FILE) if (labels / THIRD_PASS_FILE).exists() else {}
+    return LabelPasses(second, third)
+
+
+def read_label_file(path: Path) -> dict[str, tuple[int, int]]:
+    """A label file: a header line, then `key<TAB>appeal_to_history<TAB>us_vs_them`."""
+    out = {}
+    for line in path.read_text(encoding="utf-8").splitlines()[1:]:
+        if line.strip():
+            key, history, us_them = line.split("\t")
+            out[key] = (int(history), int(us_them))
+    return out
+
+
+def written_documents(folder: Path, first_only: bool = False) -> list[LabelledDoc]:
     """The sentences the project wrote itself (`written*.jsonl`), grouped into
-    their documents; each document's text is its sentences joined by spaces."""
+    their documents; each document's text is its sentences joined by spaces.
+    Labels as in `read_project_labels`: the majority of the passes, or the
+    writer's own (in the JSONL records) with first_only."""
+    passes = None if first_only else label_passes(folder)
     grouped: dict[str, list[dict[str, Any]]] = {}
     for path in sorted(folder.glob("written*.jsonl")):
         for line in path.read_text(encoding="utf-8").splitlines():
@@ -277,7 +335,8 @@ def written_documents(folder: Path) -> list[LabelledDoc]:
             start = len(text) + (1 if text else 0)
             text = f"{text} {rec['text']}" if text else rec["text"]
             sentences.append((start, len(text)))
-            labels[i, cols] = [int(rec[d]) for d in PROJECT_DEVICES]
+            first = (int(rec[PROJECT_DEVICES[0]]), int(rec[PROJECT_DEVICES[1]]))
+            labels[i, cols] = first if passes is None else passes.decide(rec["id"], first)
         docs.append(LabelledDoc(doc_id, text, sentences, labels))
     return docs
 

@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 
@@ -115,3 +117,48 @@ def test_round3_sample_is_labelled_and_never_held_out():
     second = [line.split("\t")[0].split(":") for line in
               (root / "labels" / "double_round3.tsv").read_text(encoding="utf-8").splitlines()[1:]]
     assert len(second) >= 100 and {(a, int(s), int(e)) for a, s, e in second} <= keys
+
+
+def test_label_passes_take_the_majority_per_device():
+    from rhetoric.train import LabelPasses
+
+    passes = LabelPasses(second={"a": (1, 0), "b": (0, 1), "c": (1, 1)}, third={"b": (1, 0), "c": (0, 0)})
+    assert passes.decide("a", (1, 0)) == (1, 0)     # the two passes agree: no third label needed
+    assert passes.decide("b", (0, 0)) == (0, 0)     # history agreed (0); us_vs_them 0 vs 1, third says 0
+    assert passes.decide("c", (0, 0)) == (0, 0)     # third pass sides with the first on both
+    assert passes.decide("c", (1, 0)) == (1, 0)     # history agreed at 1; us_vs_them third says 0
+    assert LabelPasses({"b": (0, 1)}, {"b": (0, 1)}).decide("b", (0, 0)) == (0, 1)  # second and third outvote
+    assert passes.decide("d", (0, 1)) == (0, 1)     # no second pass: the first label stands
+    assert LabelPasses({"e": (0, 1)}, {}).decide("e", (0, 0)) == (0, 0)  # third pass missing: first stands
+
+
+def test_project_labels_read_the_passes(tmp_path):
+    (tmp_path / "labels").mkdir()
+    (tmp_path / "labels" / "batch1.tsv").write_text("key\th\tu\n5:0:10\t1\t0\n5:11:20\t0\t0\n")
+    (tmp_path / "labels" / "pass2.tsv").write_text("key\th\tu\n5:0:10\t1\t0\n5:11:20\t0\t1\nw1\t0\t0\n")
+    (tmp_path / "labels" / "pass3.tsv").write_text("key\th\tu\n5:11:20\t0\t1\nw1\t1\t0\n")
+    (tmp_path / "written.jsonl").write_text(
+        '{"id": "w1", "doc": "d1", "text": "They hate us.", "appeal_to_history": 0, "us_vs_them": 1}\n')
+    assert read_project_labels(tmp_path) == {("5", 0, 10): (1, 0), ("5", 11, 20): (0, 1)}
+    assert read_project_labels(tmp_path, first_only=True)[("5", 11, 20)] == (0, 0)
+    hist, uvt = DEVICE_IDS.index("appeal_to_history"), DEVICE_IDS.index("us_vs_them")
+    (doc,) = written_documents(tmp_path)
+    assert (doc.labels[0, hist], doc.labels[0, uvt]) == (0, 0)  # history agreed; us_vs_them: second and third
+    (doc,) = written_documents(tmp_path, first_only=True)
+    assert (doc.labels[0, hist], doc.labels[0, uvt]) == (0, 1)
+
+
+def test_shipped_labels_every_sentence_has_two_passes_and_every_disagreement_a_third():
+    from pathlib import Path
+
+    from rhetoric.train import label_passes
+
+    root = Path(__file__).resolve().parent.parent / "data" / "history_us_them"
+    passes = label_passes(root)
+    first = {":".join(map(str, k)): v for k, v in read_project_labels(root, first_only=True).items()}
+    for path in root.glob("written*.jsonl"):
+        for rec in map(json.loads, path.read_text(encoding="utf-8").splitlines()):
+            first[rec["id"]] = (rec["appeal_to_history"], rec["us_vs_them"])
+    assert len(first) > 4000 and set(first) <= set(passes.second)
+    disagree = [k for k, v in first.items() if passes.second[k] != v]
+    assert disagree and set(disagree) <= set(passes.third)
