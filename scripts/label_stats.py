@@ -1,8 +1,9 @@
 """Figures of the project's appeal_to_history / us_vs_them data (data card):
 sentence counts, Cohen's kappa between the first labels and the blind second
-pass (rhetoric.train.SECOND_PASS_FILES), for PTC and written sentences and
-pooled; how many disagreements the third pass read and whom it sided with;
-and the positives of the final (majority) labels.
+pass (rhetoric.train.SECOND_PASS_FILES), for the screened PTC sample of
+rounds 1-3, the whole-article lines of round 4 (ptc_sample_4.tsv), the
+written sentences, and pooled; how many disagreements the third pass read
+and whom it sided with; and the positives of the final (majority) labels.
 
     PYTHONPATH=. python scripts/label_stats.py data/history_us_them
 """
@@ -47,9 +48,14 @@ def main(folder: str) -> None:
     by_file = {name: read_label_file(root / "labels" / name) for name in SECOND_PASS_FILES
                if (root / "labels" / name).exists()}
     written = written_documents(root)
-    sources = {"ptc": [k for k in first if ":" in k], "written": [k for k in first if ":" not in k]}
-    sources["all"] = list(first)
-    stats: dict = {"ptc_sentences": len(sources["ptc"]), "written_sentences": len(sources["written"]),
+    round4 = set()
+    if (root / "ptc_sample_4.tsv").exists():
+        round4 = {":".join(line.split("\t")[:3]) for line in
+                  (root / "ptc_sample_4.tsv").read_text(encoding="utf-8").splitlines()[1:]}
+    sources = {"ptc_rounds_1_3": [k for k in first if ":" in k and k not in round4],
+               "ptc_round_4": [k for k in first if k in round4],
+               "written": [k for k in first if ":" not in k], "all": list(first)}
+    stats: dict = {"sentences": {name: len(keys) for name, keys in sources.items()},
                    "written_documents": len(written),
                    "second_pass": {name: len(v) for name, v in by_file.items()},
                    "without_second_label": sum(k not in passes.second for k in first),

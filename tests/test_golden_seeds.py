@@ -20,16 +20,16 @@ DEVICES = ("appeal_to_history", "us_vs_them")
 # pooled, measured when the model was trained. The floor is the measured
 # figure minus 0.1, rounded down to a multiple of 0.05 (and never below 0);
 # where that leaves 0, the model must still find at least one golden sentence.
-#   appeal_to_history: measured 0.167 (tp 2, fp 5, fn 15)  -> floor 0.05
-#   us_vs_them:        measured 0.033 (tp 1, fp 26, fn 33) -> floor 0, tp >= 1
-# History: session 1 model 0.207 and 0.091; session 2 model 0.240 and 0.032
-# (the round-3 labels and the retrain of session 3 lost one history sentence). The state-media sentences added
-# to the training data (data/history_us_them/written_3.jsonl) lifted the
-# held-out F1 of both devices but not us_vs_them on these seeds: the model
-# fires on the anti-CCP commentary of seed 000 (golden: analysis, not
-# us-versus-them) and misses the nationalist comments of seed 004. Raise the
+#   appeal_to_history: measured 0.286 (tp 3, fp 1, fn 14)  -> floor 0.15
+#   us_vs_them:        measured 0.167 (tp 7, fp 43, fn 27) -> floor 0.05
+# History: session 1 model 0.207 and 0.091; session 2 model 0.240 and 0.032;
+# session 3 model 0.167 and 0.033. The session-4 model is the first trained on
+# whole PTC articles labelled by three passes (data/history_us_them, round 4):
+# us_vs_them rose from 1 to 7 golden sentences found, though it still fires on
+# much of the anti-CCP commentary of seed 000 (golden: analysis, not
+# us-versus-them) and misses most nationalist comments of seed 004. Raise the
 # floors as models improve.
-F1_FLOOR = {"appeal_to_history": 0.05, "us_vs_them": 0.0}
+F1_FLOOR = {"appeal_to_history": 0.15, "us_vs_them": 0.05}
 
 
 def _golden() -> dict:

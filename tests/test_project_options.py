@@ -87,8 +87,12 @@ def test_stage1_plan_touches_the_project_columns_only():
     assert np.array_equal(plan.weights[2], [1.0, 1.0, 2.0, 2.0])
     assert plan.features[0] is None and np.array_equal(plan.features[1], space.columns_except(CharNgrams))
     assert np.array_equal(plan.rows(np.array([0, 3])).weights[1], [1.0, 2.0])
-    default = stage1_plan(TrainingConfig(), devices, groups, space)
-    assert default.C == [1.0] * 4 and default.weights == [None] * 4 and default.features == [None] * 4
+    plain = stage1_plan(TrainingConfig(written_weight=1.0), devices, groups, space)
+    assert plain.C == [1.0] * 4 and plain.weights == [None] * 4 and plain.features == [None] * 4
+    default = stage1_plan(TrainingConfig(), devices, groups, space)  # written rows weigh 4 for the project columns
+    assert default.weights[0] is None and default.weights[3] is None
+    assert np.array_equal(default.weights[1], [1.0, 1.0, 4.0, 4.0]) and np.array_equal(default.weights[2],
+                                                                                     default.weights[1])
 
 
 def test_group_cues_seen_by_the_project_columns_only():

@@ -1,0 +1,51 @@
+"""Project devices' out-of-fold F1 of several cv_library.py runs, scored on
+the same rows: those labelled in the first (reference) dump. Used to compare
+training sets whose labelled rows differ (a run with more labelled rows is
+still scored only on the rows every run has), split into PTC and written
+sentences.
+
+    PYTHONPATH=. python scripts/cv_library.py --ptc ../shared/data/ptc \\
+        --project-data OLD_DATA --project-data data/history_us_them --configs "" \\
+        --set 'default={}' --dump-oof /tmp/oof
+    python scripts/compare_oof.py /tmp/oof/default___OLD_DATA_.npz /tmp/oof/*.npz
+
+Predictions are the dumps' cross-fitted ones (each fold cut with thresholds
+tuned on the other folds), as cv_library.py scores them; the folds are the
+same in every run when the documents are (cv_library groups by document).
+"""
+import sys
+
+import numpy as np
+
+DEVICES = ("appeal_to_history", "us_vs_them")
+
+
+def f1(gold: np.ndarray, pred: np.ndarray) -> float:
+    tp = int(((gold == 1) & (pred == 1)).sum())
+    wrong = int((gold != pred).sum())
+    return 2 * tp / max(2 * tp + wrong, 1)
+
+
+def main(reference: str, runs: list[str]) -> None:
+    ref = np.load(reference)
+    columns = list(ref["columns"])
+    written = np.char.startswith(ref["doc"].astype(str), "written:")
+    print("| run | " + " | ".join(f"{d} {part}" for d in DEVICES for part in ("all", "PTC", "written")) + " |")
+    print("|---|" + "---|" * 6)
+    for path in runs:
+        run = np.load(path)
+        if not (np.array_equal(run["doc"], ref["doc"]) and np.array_equal(run["start"], ref["start"])):
+            raise SystemExit(f"{path}: not the same sentences as {reference}")
+        cells = []
+        for device in DEVICES:
+            j = columns.index(device)
+            rows = (ref["labels"][:, j] >= 0) & (run["labels"][:, j] >= 0)
+            if not np.array_equal(ref["labels"][rows, j], run["labels"][rows, j]):
+                raise SystemExit(f"{path}: {device} labels differ from {reference} on shared rows")
+            gold, pred = ref["labels"][:, j], run["pred"][:, j]
+            cells += [f"{f1(gold[m], pred[m]):.3f}" for m in (rows, rows & ~written, rows & written)]
+        print(f"| {path} | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2:])
