@@ -322,6 +322,18 @@ def read_label_file(path: Path) -> dict[str, tuple[int, int]]:
     return out
 
 
+def first_labels(folder: Path) -> dict[str, tuple[int, int]]:
+    """Every labelled sentence's first label, keyed as in the pass files
+    (`article:start:end` for PTC lines, the sentence id for written ones)."""
+    labels = {":".join(map(str, key)): pair for key, pair in read_project_labels(folder, first_only=True).items()}
+    for path in sorted(folder.glob("written*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                rec = json.loads(line)
+                labels[rec["id"]] = (int(rec[PROJECT_DEVICES[0]]), int(rec[PROJECT_DEVICES[1]]))
+    return labels
+
+
 def written_documents(folder: Path, first_only: bool = False) -> list[LabelledDoc]:
     """The sentences the project wrote itself (`written*.jsonl`), grouped into
     their documents; each document's text is its sentences joined by spaces.

@@ -14,9 +14,9 @@ from pathlib import Path
 from rhetoric.train import (
     PROJECT_DEVICES,
     SECOND_PASS_FILES,
+    first_labels,
     label_passes,
     read_label_file,
-    read_project_labels,
     written_documents,
 )
 
@@ -37,12 +37,7 @@ def agreement(pairs: list[tuple[int, int]]) -> dict[str, float]:
 
 def main(folder: str) -> None:
     root = Path(folder)
-    first = {":".join(map(str, k)): v for k, v in read_project_labels(root, first_only=True).items()}
-    for path in sorted(root.glob("written*.jsonl")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                rec = json.loads(line)
-                first[rec["id"]] = (int(rec[PROJECT_DEVICES[0]]), int(rec[PROJECT_DEVICES[1]]))
+    first = first_labels(root)
     passes = label_passes(root)
     final = {k: passes.decide(k, v) for k, v in first.items()}
     by_file = {name: read_label_file(root / "labels" / name) for name in SECOND_PASS_FILES

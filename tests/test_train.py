@@ -1,4 +1,3 @@
-import json
 
 import numpy as np
 import pytest
@@ -151,14 +150,11 @@ def test_project_labels_read_the_passes(tmp_path):
 def test_shipped_labels_every_sentence_has_two_passes_and_every_disagreement_a_third():
     from pathlib import Path
 
-    from rhetoric.train import label_passes
+    from rhetoric.train import first_labels, label_passes
 
     root = Path(__file__).resolve().parent.parent / "data" / "history_us_them"
     passes = label_passes(root)
-    first = {":".join(map(str, k)): v for k, v in read_project_labels(root, first_only=True).items()}
-    for path in root.glob("written*.jsonl"):
-        for rec in map(json.loads, path.read_text(encoding="utf-8").splitlines()):
-            first[rec["id"]] = (rec["appeal_to_history"], rec["us_vs_them"])
+    first = first_labels(root)
     assert len(first) > 4000 and set(first) <= set(passes.second)
     disagree = [k for k, v in first.items() if passes.second[k] != v]
     assert disagree and set(disagree) <= set(passes.third)
