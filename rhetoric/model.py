@@ -210,25 +210,41 @@ class Model:
 
     def top_features(self, x: sp.csr_matrix, device_index: int, k: int = 3, row: int = 0) -> list[tuple[str, float]]:
         """The k features of sentence `row` of x = explainable(X) that pushed
-        this device up most. The row is read from the CSR arrays: `x[i]`
-        builds a sparse matrix per call (~50 us)."""
+        this device up most (`top_features_many` for one sentence)."""
+        return self.top_features_many(x, [row], [device_index], k)[0]
+
+    def top_features_many(self, x: sp.csr_matrix, rows: Sequence[int], device_indices: Sequence[int],
+                          k: int = 3) -> list[list[tuple[str, float]]]:
+        """For each (row, device) pair, the k features of that sentence of
+        x = explainable(X) with the largest positive contribution (feature
+        value times the device's weight), largest first, ties in column order.
+        All pairs in a few numpy passes: one call per tag cost ~15 us, 6% of
+        tagging time."""
         if not sp.isspmatrix_csr(x):
             x = x.tocsr()
         columns = self._explain_columns()
         if x.shape[1] != len(columns):
             raise ValueError(f"top_features needs Model.explainable(X), {len(columns)} columns, "
                              f"not {x.shape[1]}")
-        start, end = x.indptr[row], x.indptr[row + 1]
-        indices = x.indices[start:end]
-        contrib = x.data[start:end] * self._explain_coef[device_index][indices]
-        if len(contrib) > k:  # the k largest, then only those sorted
-            top = np.argpartition(contrib, len(contrib) - k)[-k:]
-            order = top[np.argsort(-contrib[top], kind="stable")]
-        else:
-            order = np.argsort(-contrib, kind="stable")
+        rows_ = np.asarray(rows, dtype=np.int64)
+        starts = x.indptr[rows_]
+        lengths = x.indptr[rows_ + 1] - starts
+        pair = np.repeat(np.arange(len(rows_)), lengths)        # the pair each entry belongs to
+        first = np.cumsum(lengths) - lengths                    # each pair's first entry
+        entry = np.arange(len(pair)) - first[pair] + starts[pair]
+        indices = x.indices[entry]
+        contrib = x.data[entry] * self._explain_coef[np.asarray(device_indices, dtype=np.int64)[pair], indices]
+        positive = contrib > 0  # only these are reported: fewer to sort
+        pair, indices, contrib = pair[positive], indices[positive], contrib[positive]
+        order = np.lexsort((indices, -contrib, pair))           # by pair, largest first, then column
+        counts = np.bincount(pair, minlength=len(rows_))
+        rank = np.arange(len(order)) - (np.cumsum(counts) - counts)[pair[order]]
+        chosen = order[rank < k]
         names = self._explain_names
-        return [(names[i], round(c, 4)) for i, c in zip(indices[order].tolist(), contrib[order].tolist(), strict=True)
-                if c > 0]
+        out: list[list[tuple[str, float]]] = [[] for _ in rows_]
+        for p, i, c in zip(pair[chosen].tolist(), indices[chosen].tolist(), contrib[chosen].tolist(), strict=True):
+            out[p].append((names[i], round(c, 4)))
+        return out
 
     def _explain_columns(self) -> np.ndarray:
         if not hasattr(self, "_explain"):

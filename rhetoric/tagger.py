@@ -17,7 +17,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -212,14 +212,19 @@ class Tagger:
             X = self.model.features.transform(docs)
             proba = self.model.predict_proba(X, docs)
             X = self.model.explainable(X)  # all that combine reads
-        results, row = [], 0
+        decisions, first_rows, row = [], [], 0
         for doc in docs:
             n = len(doc.sentences)
-            rows = slice(row, row + n)
-            tags = self.combine(doc, None if proba is None else proba[rows], X, first_row=row)
-            judged = self.any_technique(len(doc.sentences), tags, None if proba is None else proba[rows])
-            results.append(Result(doc.text, tuple(doc.sentences), tuple(tags), any_technique=judged))
+            decisions.append(self._decide(doc, None if proba is None else proba[row:row + n], X is not None))
+            first_rows.append(row)
             row += n
+        evidence = self._evidence(first_rows, decisions, X)
+        results = []
+        for doc, decided, features, row in zip(docs, decisions, evidence, first_rows, strict=True):
+            tags = self._tags(doc, decided, features)
+            rows = None if proba is None else proba[row:row + len(doc.sentences)]
+            judged = self.any_technique(len(doc.sentences), tags, rows)
+            results.append(Result(doc.text, tuple(doc.sentences), tuple(tags), any_technique=judged))
         return results
 
     def thresholds(self) -> dict[str, float]:
@@ -260,7 +265,13 @@ class Tagger:
         it; its score is the probability the device occurs in the sentence.
         `proba` has the document's rows; its sentence i is row first_row + i of
         X = Model.explainable(features) (X may hold the whole batch: slicing it
-        per document is costly)."""
+        per document is costly). A batch runs the same three steps with one
+        evidence call for all its documents."""
+        decided = self._decide(doc, proba, X is not None)
+        return self._tags(doc, decided, self._evidence([first_row], [decided], X)[0])
+
+    def _decide(self, doc: Any, proba: np.ndarray | None, explained: bool) -> list[_Decision]:
+        """What fires in a document (see `combine`)."""
         model_devices = self.model.devices if self.model is not None else []
         column = {d: j for j, d in enumerate(model_devices)}
         thresholds = self.thresholds()
@@ -270,8 +281,8 @@ class Tagger:
             cut = np.array([thresholds[d] for d in model_devices])
             for i, j in zip(*np.nonzero(proba[:, :len(model_devices)] >= cut), strict=True):
                 fires[i].append(int(j))
-        tags: list[Tag] = []
-        for i, (start, end) in enumerate(doc.sentences):
+        decided: list[_Decision] = []
+        for i in range(len(doc.sentences)):
             if not doc.hits[i] and not fires[i]:
                 continue
             hits_by_device: dict[str, list[Hit]] = {}
@@ -292,15 +303,44 @@ class Tagger:
                 rule_score = max((self._rule_by_id[h.rule_id].weight for h in firing), default=0.0)
                 score = p if model_fires and p is not None else max(p or 0.0, rule_score)
                 source = ("rule+model" if hits else "model") if model_fires else "rule"
-                features: tuple[tuple[str, float], ...] = ()
-                if p is not None and self.model is not None and X is not None and j is not None:
-                    features = tuple(self.model.top_features(X, j, TOP_FEATURES, row=first_row + i))
-                located = hits if model_fires else firing
-                for span_start, span_end, span_hits in _merge_spans(located) or [(start, end, [])]:
-                    tags.append(Tag(device, span_start, span_end, doc.text[span_start:span_end],
-                                    score, source, i, Evidence(tuple(span_hits), features)))
+                decided.append(_Decision(device, i, score, source, hits if model_fires else firing,
+                                         j if p is not None and explained else None))
+        return decided
+
+    def _evidence(self, first_rows: Sequence[int], decisions: Sequence[list[_Decision]],
+                  X: Any) -> list[Iterator[list[tuple[str, float]]]]:
+        """Per document, the model's top features of each decision that has a
+        model column, in order: one Model.top_features_many call for all."""
+        rows = [first + d.sentence for first, decided in zip(first_rows, decisions, strict=True)
+                for d in decided if d.column is not None]
+        columns = [d.column for decided in decisions for d in decided if d.column is not None]
+        found = iter(self.model.top_features_many(X, rows, columns, TOP_FEATURES)
+                     if rows and self.model is not None else [])
+        return [iter([next(found) for d in decided if d.column is not None]) for decided in decisions]
+
+    @staticmethod
+    def _tags(doc: Any, decided: list[_Decision], features: Iterator[list[tuple[str, float]]]) -> list[Tag]:
+        tags: list[Tag] = []
+        for d in decided:
+            evidence = tuple(next(features)) if d.column is not None else ()
+            start, end = doc.sentences[d.sentence]
+            for span_start, span_end, span_hits in _merge_spans(d.located) or [(start, end, [])]:
+                tags.append(Tag(d.device, span_start, span_end, doc.text[span_start:span_end],
+                                d.score, d.source, d.sentence, Evidence(tuple(span_hits), evidence)))
         tags.sort(key=lambda t: (t.start, t.end, t.device))
         return tags
+
+
+class _Decision(NamedTuple):
+    """A device that fires in a sentence: its score, source, the hits that
+    locate it, and its model column when the model's evidence is wanted."""
+
+    device: str
+    sentence: int
+    score: float
+    source: str
+    located: list[Hit]
+    column: int | None
 
 
 @contextlib.contextmanager

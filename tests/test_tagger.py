@@ -32,7 +32,7 @@ def test_model_tags_explain_themselves(toy_tagger):
 
 
 def test_explanations_name_words_rules_and_cues_never_char_fragments(rules):
-    from rhetoric.features import DocumentInput
+    from rhetoric.features import CharNgrams, DocumentInput
     from rhetoric.text import split_sentences
     from rhetoric.train import TrainingConfig, fit_model
 
@@ -55,6 +55,24 @@ def test_explanations_name_words_rules_and_cues_never_char_fragments(rules):
             assert weight == pytest.approx(X[0, column] * model.coef[j][column], abs=1e-4)
     with pytest.raises(ValueError, match="explainable"):
         model.top_features(X, 0)
+
+    # many (row, device) pairs in one call: each the k largest positive
+    # contributions of that row, largest first, ties in column order
+    texts = ["The shameful elites betrayed the people.", "Our glorious nation will never surrender.",
+             "Rainfall was slightly above average."]
+    X = model.features.transform([DocumentInput(t, split_sentences(t), rules.match(t, split_sentences(t)))
+                                  for t in texts])
+    explained = model.explainable(X)
+    coef = model.coef[:, model.features.columns_except(CharNgrams)]
+    names = [model.feature_names()[c] for c in model.features.columns_except(CharNgrams)]
+    pairs = [(r, j) for r in range(3) for j in range(len(model.devices))] + [(1, 0), (0, 1)]
+    for k in (1, 3, 50):
+        many = model.top_features_many(explained, [r for r, _ in pairs], [j for _, j in pairs], k)
+        for (r, j), got in zip(pairs, many, strict=True):
+            row = explained[r].toarray().ravel() * coef[j]
+            expected = sorted(((-c, col) for col, c in enumerate(row) if c > 0))[:k]
+            assert got == [(names[col], round(-c, 4)) for c, col in expected]
+    assert model.top_features_many(explained, [], [], 3) == []
 
 
 def test_plain_sentence_gets_no_model_tag(toy_tagger):
