@@ -2,7 +2,7 @@
 the same rows: those labelled in the first (reference) dump. Used to compare
 training sets whose labelled rows differ (a run with more labelled rows is
 still scored only on the rows every run has), split into PTC and written
-sentences.
+sentences; and, apart, on the rows only that run has labels for.
 
     PYTHONPATH=. python scripts/cv_library.py --ptc ../shared/data/ptc \\
         --project-data OLD_DATA --project-data data/history_us_them --configs "" \\
@@ -30,8 +30,9 @@ def main(reference: str, runs: list[str]) -> None:
     ref = np.load(reference)
     columns = list(ref["columns"])
     written = np.char.startswith(ref["doc"].astype(str), "written:")
-    print("| run | " + " | ".join(f"{d} {part}" for d in DEVICES for part in ("all", "PTC", "written")) + " |")
-    print("|---|" + "---|" * 6)
+    parts = ("all", "PTC", "written", "rows only this run has")
+    print("| run | " + " | ".join(f"{d} {part}" for d in DEVICES for part in parts) + " |")
+    print("|---|" + "---|" * 8)
     for path in runs:
         run = np.load(path)
         if not (np.array_equal(run["doc"], ref["doc"]) and np.array_equal(run["start"], ref["start"])):
@@ -44,6 +45,8 @@ def main(reference: str, runs: list[str]) -> None:
                 raise SystemExit(f"{path}: {device} labels differ from {reference} on shared rows")
             gold, pred = ref["labels"][:, j], run["pred"][:, j]
             cells += [f"{f1(gold[m], pred[m]):.3f}" for m in (rows, rows & ~written, rows & written)]
+            extra = (run["labels"][:, j] >= 0) & (ref["labels"][:, j] < 0)
+            cells.append(f"{f1(run['labels'][extra, j], pred[extra]):.3f} ({int(extra.sum())})" if extra.any() else "–")
         print(f"| {path} | " + " | ".join(cells) + " |")
 
 
