@@ -1,8 +1,9 @@
 """Figures of the project's appeal_to_history / us_vs_them data (data card):
 sentence counts, Cohen's kappa between the first labels and the blind second
 pass (rhetoric.train.SECOND_PASS_FILES), for the screened PTC sample of
-rounds 1-3, the whole-article lines of round 4 (ptc_sample_4.tsv), the
-written sentences, and pooled; how many disagreements the third pass read
+rounds 1-3, the whole-article lines of rounds 4 and 5 (ptc_sample_4.tsv:
+training articles; ptc_sample_5.tsv: held-out ones), the written
+sentences, and pooled; how many disagreements the third pass read
 and whom it sided with; and the positives of the final (majority) labels.
 
     PYTHONPATH=. python scripts/label_stats.py data/history_us_them
@@ -30,6 +31,8 @@ def cohen_kappa(pairs: list[tuple[int, int]]) -> float:
 
 
 def agreement(pairs: list[tuple[int, int]]) -> dict[str, float]:
+    if not pairs:
+        return {"sentences": 0}
     return {"sentences": len(pairs), "kappa": round(cohen_kappa(pairs), 3),
             "agreement": round(sum(a == b for a, b in pairs) / len(pairs), 3),
             "positives_first": sum(a for a, _ in pairs), "positives_second": sum(b for _, b in pairs)}
@@ -43,12 +46,16 @@ def main(folder: str) -> None:
     by_file = {name: read_label_file(root / "labels" / name) for name in SECOND_PASS_FILES
                if (root / "labels" / name).exists()}
     written = written_documents(root)
-    round4 = set()
-    if (root / "ptc_sample_4.tsv").exists():
-        round4 = {":".join(line.split("\t")[:3]) for line in
-                  (root / "ptc_sample_4.tsv").read_text(encoding="utf-8").splitlines()[1:]}
-    sources = {"ptc_rounds_1_3": [k for k in first if ":" in k and k not in round4],
+    def sample_keys(name: str) -> set[str]:
+        path = root / name
+        if not path.exists():
+            return set()
+        return {":".join(line.split("\t")[:3]) for line in path.read_text(encoding="utf-8").splitlines()[1:]}
+
+    round4, round5 = sample_keys("ptc_sample_4.tsv"), sample_keys("ptc_sample_5.tsv")
+    sources = {"ptc_rounds_1_3": [k for k in first if ":" in k and k not in round4 and k not in round5],
                "ptc_round_4": [k for k in first if k in round4],
+               "ptc_round_5_held_out": [k for k in first if k in round5],
                "written": [k for k in first if ":" not in k], "all": list(first)}
     stats: dict = {"sentences": {name: len(keys) for name, keys in sources.items()},
                    "written_documents": len(written),

@@ -1,0 +1,50 @@
+"""appeal_to_history / us_vs_them on the held-out part, split into PTC
+sentences and the project's written ones (the pooled figures are those of
+`rhetoric evaluate --project-data`).
+
+    PYTHONPATH=. python scripts/project_heldout.py [--model DIR] [--first-only]
+
+--first-only scores against the first annotator's labels instead of the
+majority of the passes (data/history_us_them/DATA_CARD.md), to compare with
+figures from before the passes.
+"""
+import argparse
+
+import numpy as np
+
+from rhetoric.devices import DEVICE_IDS
+from rhetoric.evaluate import predictions
+from rhetoric.tagger import Tagger
+from rhetoric.train import PROJECT_DEVICES, add_project_labels, holdout_ids, ptc_documents
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--ptc", default="../shared/data/ptc")
+    ap.add_argument("--project-data", default="data/history_us_them")
+    ap.add_argument("--model", help="model folder (default: the shipped model)")
+    ap.add_argument("--first-only", action="store_true", help="score against the first labels")
+    args = ap.parse_args()
+    tagger = Tagger.load(args.model)
+    held_out = holdout_ids()
+    docs = [d for d in ptc_documents(args.ptc) if d.id in held_out]
+    docs = [d for d in add_project_labels(docs, args.project_data, args.first_only)
+            if not d.id.startswith("written:") or d.id in held_out]
+    pred = predictions(tagger, docs)
+    gold = np.vstack([d.labels for d in docs])
+    written = np.concatenate([[d.id.startswith("written:")] * len(d.sentences) for d in docs])
+    print("| device | part | sentences | positives | P | R | F1 |\n|---|---|---|---|---|---|---|")
+    for device in PROJECT_DEVICES:
+        j = DEVICE_IDS.index(device)
+        for part, rows in (("PTC", ~written), ("written", written), ("all", np.ones_like(written))):
+            known = rows & (gold[:, j] >= 0)
+            g, p = gold[known, j], pred[known, j]
+            tp = int(((g == 1) & (p == 1)).sum())
+            fp, fn = int(((g == 0) & (p == 1)).sum()), int(((g == 1) & (p == 0)).sum())
+            precision, recall = tp / max(tp + fp, 1), tp / max(tp + fn, 1)
+            f1 = 2 * tp / max(2 * tp + fp + fn, 1)
+            print(f"| {device} | {part} | {len(g)} | {int(g.sum())} | {precision:.3f} | {recall:.3f} | {f1:.3f} |")
+
+
+if __name__ == "__main__":
+    main()
