@@ -247,11 +247,15 @@ class Model:
         return out
 
     def _explain_columns(self) -> np.ndarray:
+        # Made on first use; `_explain` is set last, so that another thread
+        # (Dask workers tag partitions in threads) that sees it also sees the
+        # coefficients and names, not a half-made state.
         if not hasattr(self, "_explain"):
-            self._explain = self.features.columns_except(CharNgrams)
-            self._explain_coef = np.ascontiguousarray(self.coef[:, self._explain])
+            columns = self.features.columns_except(CharNgrams)
+            self._explain_coef = np.ascontiguousarray(self.coef[:, columns])
             names = self.feature_names()
-            self._explain_names = [names[i] for i in self._explain.tolist()]
+            self._explain_names = [names[i] for i in columns.tolist()]
+            self._explain = columns
         return self._explain
 
     def feature_names(self) -> list[str]:
