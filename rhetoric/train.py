@@ -234,16 +234,15 @@ def add_project_labels(docs: list[LabelledDoc], project_dir: str | Path,
     (labels: the majority of the annotation passes; the first annotator's
     with first_only)."""
     folder = Path(project_dir)
+    passes = None if first_only else label_passes(folder)  # read once for both kinds of sentence
     cols = [DEVICE_IDS.index(d) for d in PROJECT_DEVICES]
-    by_key: dict[tuple[str, int, int], tuple[int, int]] = {}
-    for key, labels in read_project_labels(folder, first_only).items():
-        by_key[key] = labels
+    by_key = _ptc_labels(folder, passes)
     for doc in docs:
         for i, (start, end) in enumerate(doc.sentences):
             found = _find_label(by_key, doc.id, doc.text, start, end)
             if found is not None:
                 doc.labels[i, cols] = found
-    return docs + written_documents(folder, first_only)
+    return docs + _written_documents(folder, passes)
 
 
 def _find_label(by_key: dict[tuple[str, int, int], tuple[int, int]], doc_id: str, text: str,
@@ -261,8 +260,11 @@ def read_project_labels(folder: Path, first_only: bool = False) -> dict[tuple[st
     the first annotator's (`labels/batch*.tsv`; later files correct earlier
     ones, as a re-labelled range such as batch3_lines101_200.tsv replaces the
     lines it names)."""
+    return _ptc_labels(folder, None if first_only else label_passes(folder))
+
+
+def _ptc_labels(folder: Path, passes: LabelPasses | None) -> dict[tuple[str, int, int], tuple[int, int]]:
     labels: dict[tuple[str, int, int], tuple[int, int]] = {}
-    passes = None if first_only else label_passes(folder)
     for path in sorted((folder / "labels").glob("batch*.tsv")):
         for key, pair in read_label_file(path).items():
             article, start, end = key.split(":")
@@ -325,13 +327,19 @@ def read_label_file(path: Path) -> dict[str, tuple[int, int]]:
 def first_labels(folder: Path) -> dict[str, tuple[int, int]]:
     """Every labelled sentence's first label, keyed as in the pass files
     (`article:start:end` for PTC lines, the sentence id for written ones)."""
-    labels = {":".join(map(str, key)): pair for key, pair in read_project_labels(folder, first_only=True).items()}
-    for path in sorted(folder.glob("written*.jsonl")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                rec = json.loads(line)
-                labels[rec["id"]] = (int(rec[PROJECT_DEVICES[0]]), int(rec[PROJECT_DEVICES[1]]))
+    labels = {":".join(map(str, key)): pair for key, pair in _ptc_labels(folder, None).items()}
+    labels.update((rec["id"], _written_label(rec)) for rec in _written_records(folder))
     return labels
+
+
+def _written_records(folder: Path) -> list[dict[str, Any]]:
+    """The records of `written*.jsonl`: id, doc, text and the writer's labels."""
+    return [json.loads(line) for path in sorted(folder.glob("written*.jsonl"))
+            for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _written_label(rec: dict[str, Any]) -> tuple[int, int]:
+    return (int(rec[PROJECT_DEVICES[0]]), int(rec[PROJECT_DEVICES[1]]))
 
 
 def written_documents(folder: Path, first_only: bool = False) -> list[LabelledDoc]:
@@ -339,13 +347,13 @@ def written_documents(folder: Path, first_only: bool = False) -> list[LabelledDo
     their documents; each document's text is its sentences joined by spaces.
     Labels as in `read_project_labels`: the majority of the passes, or the
     writer's own (in the JSONL records) with first_only."""
-    passes = None if first_only else label_passes(folder)
+    return _written_documents(folder, None if first_only else label_passes(folder))
+
+
+def _written_documents(folder: Path, passes: LabelPasses | None) -> list[LabelledDoc]:
     grouped: dict[str, list[dict[str, Any]]] = {}
-    for path in sorted(folder.glob("written*.jsonl")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                rec = json.loads(line)
-                grouped.setdefault(f"written:{rec['doc']}", []).append(rec)
+    for rec in _written_records(folder):
+        grouped.setdefault(f"written:{rec['doc']}", []).append(rec)
     docs = []
     cols = [DEVICE_IDS.index(d) for d in PROJECT_DEVICES]
     for doc_id, recs in grouped.items():
@@ -355,7 +363,7 @@ def written_documents(folder: Path, first_only: bool = False) -> list[LabelledDo
             start = len(text) + (1 if text else 0)
             text = f"{text} {rec['text']}" if text else rec["text"]
             sentences.append((start, len(text)))
-            first = (int(rec[PROJECT_DEVICES[0]]), int(rec[PROJECT_DEVICES[1]]))
+            first = _written_label(rec)
             labels[i, cols] = first if passes is None else passes.decide(rec["id"], first)
         docs.append(LabelledDoc(doc_id, text, sentences, labels))
     return docs

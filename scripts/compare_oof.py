@@ -7,7 +7,7 @@ sentences; and, apart, on the rows only that run has labels for.
     PYTHONPATH=. python scripts/cv_library.py --ptc ../shared/data/ptc \\
         --project-data OLD_DATA --project-data data/history_us_them --configs "" \\
         --set 'default={}' --dump-oof /tmp/oof
-    python scripts/compare_oof.py /tmp/oof/default___OLD_DATA_.npz /tmp/oof/*.npz
+    PYTHONPATH=. python scripts/compare_oof.py /tmp/oof/default___OLD_DATA_.npz /tmp/oof/*.npz
 
 Predictions are the dumps' cross-fitted ones (each fold cut with thresholds
 tuned on the other folds), as cv_library.py scores them; the folds are the
@@ -17,13 +17,13 @@ import sys
 
 import numpy as np
 
+from rhetoric.evaluate import count
+
 DEVICES = ("appeal_to_history", "us_vs_them")
 
 
 def f1(gold: np.ndarray, pred: np.ndarray) -> float:
-    tp = int(((gold == 1) & (pred == 1)).sum())
-    wrong = int((gold != pred).sum())
-    return 2 * tp / max(2 * tp + wrong, 1)
+    return count(gold, pred).f1
 
 
 def main(reference: str, runs: list[str]) -> None:

@@ -13,7 +13,7 @@ import argparse
 import numpy as np
 
 from rhetoric.devices import DEVICE_IDS
-from rhetoric.evaluate import predictions
+from rhetoric.evaluate import count, predictions
 from rhetoric.tagger import Tagger
 from rhetoric.train import PROJECT_DEVICES, add_project_labels, holdout_ids, ptc_documents
 
@@ -37,13 +37,10 @@ def main() -> None:
     for device in PROJECT_DEVICES:
         j = DEVICE_IDS.index(device)
         for part, rows in (("PTC", ~written), ("written", written), ("all", np.ones_like(written))):
-            known = rows & (gold[:, j] >= 0)
-            g, p = gold[known, j], pred[known, j]
-            tp = int(((g == 1) & (p == 1)).sum())
-            fp, fn = int(((g == 0) & (p == 1)).sum()), int(((g == 1) & (p == 0)).sum())
-            precision, recall = tp / max(tp + fp, 1), tp / max(tp + fn, 1)
-            f1 = 2 * tp / max(2 * tp + fp + fn, 1)
-            print(f"| {device} | {part} | {len(g)} | {int(g.sum())} | {precision:.3f} | {recall:.3f} | {f1:.3f} |")
+            scores = count(gold[rows, j], pred[rows, j])
+            known = int((gold[rows, j] >= 0).sum())
+            print(f"| {device} | {part} | {known} | {scores.support} | {scores.precision:.3f} | "
+                  f"{scores.recall:.3f} | {scores.f1:.3f} |")
 
 
 if __name__ == "__main__":
