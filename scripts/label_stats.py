@@ -1,5 +1,5 @@
 """Figures of the project's appeal_to_history / us_vs_them data (data card):
-sentence counts, Cohen's kappa between the first labels and the blind second
+sentence counts, Cohen's kappa and F1 between the first labels and the blind second
 pass (rhetoric.train.SECOND_PASS_FILES), for the screened PTC sample of
 rounds 1-3, the whole-article lines of rounds 4 and 5 (ptc_sample_4.tsv:
 training articles; ptc_sample_5.tsv: held-out ones), the written
@@ -35,6 +35,9 @@ def agreement(pairs: list[tuple[int, int]]) -> dict[str, float]:
         return {"sentences": 0}
     return {"sentences": len(pairs), "kappa": round(cohen_kappa(pairs), 3),
             "agreement": round(sum(a == b for a, b in pairs) / len(pairs), 3),
+            # F1 of one annotator scored against the other (symmetric): the
+            # figure a model's F1 is compared with, on the same sentences
+            "f1": round(2 * sum(a and b for a, b in pairs) / max(sum(a + b for a, b in pairs), 1), 3),
             "positives_first": sum(a for a, _ in pairs), "positives_second": sum(b for _, b in pairs)}
 
 
