@@ -3,7 +3,10 @@
 - PTC: 20% of the train+dev articles, drawn once with a fixed seed.
 - The project's written documents (data/history_us_them/written*.jsonl):
   the fifth of them whose ids have the lowest SHA-256, a fixed order that
-  needs no seed.
+  needs no seed. Ranked within each batch of writing, so a later batch
+  takes a fifth of its own documents and leaves the earlier picks as they
+  were: the first three files (sessions 1-3) are one batch, every later
+  file is a batch of its own.
 They are never used for training or model selection; the model card's figures
 are measured on them. Ids only (standoff), never text. Writes
 rhetoric/data/holdout.txt, shipped in the package so `rhetoric evaluate`
@@ -27,14 +30,22 @@ def ptc_holdout(ptc_root: Path) -> list[str]:
     return sorted(random.Random(SEED).sample(ids, round(len(ids) * HOLDOUT_SHARE)))
 
 
+# The files written before batches were ranked apart: ranked together, as they always were.
+FIRST_BATCH = ("written.jsonl", "written_2.jsonl", "written_3.jsonl")
+
+
 def written_holdout(project_dir: Path) -> list[str]:
-    docs = set()
+    batches: dict[str, set[str]] = {}
     for path in sorted(project_dir.glob("written*.jsonl")):
+        batch = batches.setdefault("first" if path.name in FIRST_BATCH else path.name, set())
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
-                docs.add(f"written:{json.loads(line)['doc']}")
-    ranked = sorted(docs, key=lambda d: hashlib.sha256(d.encode()).hexdigest())
-    return sorted(ranked[: round(len(ranked) * HOLDOUT_SHARE)])
+                batch.add(f"written:{json.loads(line)['doc']}")
+    held = []
+    for docs in batches.values():
+        ranked = sorted(docs, key=lambda d: hashlib.sha256(d.encode()).hexdigest())
+        held += ranked[: round(len(ranked) * HOLDOUT_SHARE)]
+    return sorted(held)
 
 
 def main(ptc_root: str, project_dir: str) -> None:

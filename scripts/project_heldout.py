@@ -1,6 +1,7 @@
 """appeal_to_history / us_vs_them on the held-out part, split into PTC
-sentences and the project's written ones (the pooled figures are those of
-`rhetoric evaluate --project-data`).
+sentences and the project's written ones, these also by batch of writing
+(the files of sessions 1-3, then each later file; see scripts/make_holdout.py).
+The pooled figures are those of `rhetoric evaluate --project-data`.
 
     PYTHONPATH=. python scripts/project_heldout.py [--model DIR] [--first-only]
 
@@ -9,6 +10,8 @@ majority of the passes (data/history_us_them/DATA_CARD.md), to compare with
 figures from before the passes.
 """
 import argparse
+import json
+from pathlib import Path
 
 import numpy as np
 
@@ -16,6 +19,20 @@ from rhetoric.devices import DEVICE_IDS
 from rhetoric.evaluate import count, predictions
 from rhetoric.tagger import Tagger
 from rhetoric.train import PROJECT_DEVICES, add_project_labels, holdout_ids, ptc_documents
+
+
+FIRST_BATCH = ("written.jsonl", "written_2.jsonl", "written_3.jsonl")
+
+
+def written_batches(project_dir: Path) -> dict[str, str]:
+    """Written document id -> its batch: 'written 1-3' or the later file's stem."""
+    batch = {}
+    for path in sorted(project_dir.glob("written*.jsonl")):
+        name = "written 1-3" if path.name in FIRST_BATCH else path.stem.replace("_", " ")
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                batch[f"written:{json.loads(line)['doc']}"] = name
+    return batch
 
 
 def main() -> None:
@@ -32,11 +49,17 @@ def main() -> None:
             if not d.id.startswith("written:") or d.id in held_out]
     pred = predictions(tagger, docs)
     gold = np.vstack([d.labels for d in docs])
-    written = np.concatenate([[d.id.startswith("written:")] * len(d.sentences) for d in docs])
+    batch_of = written_batches(Path(args.project_data))
+    source = np.concatenate([[batch_of.get(d.id, "PTC")] * len(d.sentences) for d in docs])
+    written = source != "PTC"
+    parts = [("PTC", ~written), ("written", written)]
+    batches = sorted(set(source[written]))
+    if len(batches) > 1:
+        parts += [(f"{name}", source == name) for name in batches]
     print("| device | part | sentences | positives | P | R | F1 |\n|---|---|---|---|---|---|---|")
     for device in PROJECT_DEVICES:
         j = DEVICE_IDS.index(device)
-        for part, rows in (("PTC", ~written), ("written", written), ("all", np.ones_like(written))):
+        for part, rows in (*parts, ("all", np.ones_like(written))):
             scores = count(gold[rows, j], pred[rows, j])
             known = int((gold[rows, j] >= 0).sum())
             print(f"| {device} | {part} | {known} | {scores.support} | {scores.precision:.3f} | "
