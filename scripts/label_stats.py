@@ -4,7 +4,7 @@ pass (rhetoric.train.SECOND_PASS_FILES), for the screened PTC sample of
 rounds 1-3, the whole-article lines of rounds 4 and 5 (ptc_sample_4.tsv:
 training articles; ptc_sample_5.tsv: held-out ones), the written
 sentences (the short documents of written.jsonl to written_3.jsonl, the
-long ones of written_4/5.jsonl, and both), and pooled; how many disagreements the third pass read
+long ones of written_4.jsonl on, and both), and pooled; how many disagreements the third pass read
 and whom it sided with; and the positives of the final (majority) labels.
 
     PYTHONPATH=. python scripts/label_stats.py data/history_us_them
@@ -58,14 +58,15 @@ def main(folder: str) -> None:
 
     round4, round5 = sample_keys("ptc_sample_4.tsv"), sample_keys("ptc_sample_5.tsv")
     # The long documents written at the natural rate (session 5), apart from the short dense ones before
-    long_written = {json.loads(line)["id"] for name in ("written_4.jsonl", "written_5.jsonl")
-                    if (root / name).exists()
-                    for line in (root / name).read_text(encoding="utf-8").splitlines() if line.strip()}
+    short_files = ("written.jsonl", "written_2.jsonl", "written_3.jsonl")
+    long_written = {json.loads(line)["id"] for path in sorted(root.glob("written*.jsonl"))
+                    if path.name not in short_files
+                    for line in path.read_text(encoding="utf-8").splitlines() if line.strip()}
     sources = {"ptc_rounds_1_3": [k for k in first if ":" in k and k not in round4 and k not in round5],
                "ptc_round_4": [k for k in first if k in round4],
                "ptc_round_5_held_out": [k for k in first if k in round5],
                "written_1_3": [k for k in first if ":" not in k and k not in long_written],
-               "written_4_5_long": [k for k in first if k in long_written],
+               "written_4_on_long": [k for k in first if k in long_written],
                "written": [k for k in first if ":" not in k], "all": list(first)}
     stats: dict = {"sentences": {name: len(keys) for name, keys in sources.items()},
                    "written_documents": len(written),
