@@ -20,7 +20,6 @@ from rhetoric.evaluate import count, predictions
 from rhetoric.tagger import Tagger
 from rhetoric.train import PROJECT_DEVICES, add_project_labels, holdout_ids, ptc_documents
 
-
 FIRST_BATCH = ("written.jsonl", "written_2.jsonl", "written_3.jsonl")
 
 
@@ -56,6 +55,9 @@ def main() -> None:
     batches = sorted(set(source[written]))
     if len(batches) > 1:
         parts += [(f"{name}", source == name) for name in batches]
+        later = [name for name in batches if name != "written 1-3"]
+        if len(later) > 1:  # the long documents of session 5, pooled
+            parts.append((f"{later[0]} to {later[-1].split()[-1]}", np.isin(source, later)))
     print("| device | part | sentences | positives | P | R | F1 |\n|---|---|---|---|---|---|---|")
     for device in PROJECT_DEVICES:
         j = DEVICE_IDS.index(device)
