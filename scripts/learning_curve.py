@@ -31,34 +31,25 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import rhetoric.train as train  # noqa: E402
 from rhetoric.devices import DEVICE_IDS  # noqa: E402
 from rhetoric.evaluate import count  # noqa: E402
 from rhetoric.rules import RuleSet  # noqa: E402
-from rhetoric.train import (  # noqa: E402
-    PROJECT_DEVICES,
-    Sources,
-    TrainingConfig,
-    column_labels,
-    document_inputs,
-    fit_model,
-    grouped_folds,
-    labelled_documents,
-)
 
 
-def tagged_folds(docs: list, rules: RuleSet, config: TrainingConfig, fraction: float,
+def tagged_folds(docs: list, rules: RuleSet, config: train.TrainingConfig, fraction: float,
                  seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Gold labels, predictions and a written-row mask over all folds' rows,
     each fold tagged by a model fitted on `fraction` of the other folds' documents."""
     rng = np.random.default_rng(seed)
     gold, pred, written = [], [], []
-    for train_idx, test_idx in grouped_folds(np.array([d.id for d in docs]), 5):
+    for train_idx, test_idx in train.grouped_folds(np.array([d.id for d in docs]), 5):
         keep = np.sort(rng.choice(train_idx, max(1, round(len(train_idx) * fraction)), replace=False))
-        model = fit_model([docs[i] for i in keep], rules, config)
+        model = train.fit_model([docs[i] for i in keep], rules, config)
         test = [docs[i] for i in test_idx]
-        inputs = document_inputs(test, rules)
+        inputs = train.document_inputs(test, rules)
         proba = model.predict_proba(model.features.transform(inputs), inputs)
-        gold.append(column_labels(test, DEVICE_IDS))
+        gold.append(train.column_labels(test, DEVICE_IDS))
         pred.append((proba[:, :len(DEVICE_IDS)] >= model.thresholds[:len(DEVICE_IDS)]).astype(np.int8))
         written.append(np.concatenate([[d.id.startswith("written:")] * len(d.sentences) for d in test]))
     return np.vstack(gold), np.vstack(pred), np.concatenate(written)
@@ -66,7 +57,7 @@ def tagged_folds(docs: list, rules: RuleSet, config: TrainingConfig, fraction: f
 
 def f1_by_part(gold: np.ndarray, pred: np.ndarray, written: np.ndarray) -> dict[str, float]:
     out = {}
-    for device in PROJECT_DEVICES:
+    for device in train.PROJECT_DEVICES:
         j = DEVICE_IDS.index(device)
         for part, rows in (("ptc", ~written), ("written", written), ("all", np.ones_like(written))):
             out[f"{device}/{part}"] = count(gold[rows, j], pred[rows, j]).f1
@@ -86,10 +77,10 @@ def main() -> None:
     rules = RuleSet.load()
     # Rules mined from PTC were mined on these articles: left out, as in scripts/cv_library.py.
     rules = RuleSet([d for d in rules.definitions if not d.id.endswith(".mined")])
-    config = TrainingConfig(char_ngrams=args.char_ngrams)
-    docs = labelled_documents(Sources(Path(args.ptc), Path(args.project_data)), held_out=False)
+    config = train.TrainingConfig(char_ngrams=args.char_ngrams)
+    docs = train.labelled_documents(train.Sources(Path(args.ptc), Path(args.project_data)), held_out=False)
     print(f"# {len(docs)} documents, {sum(len(d.sentences) for d in docs)} sentences", flush=True)
-    columns = [f"{d}/{p}" for d in PROJECT_DEVICES for p in ("ptc", "written", "all")]
+    columns = [f"{d}/{p}" for d in train.PROJECT_DEVICES for p in ("ptc", "written", "all")]
     print("| fraction | " + " | ".join(columns) + " |\n" + "|---" * (len(columns) + 1) + "|", flush=True)
     results: dict[str, dict[str, float]] = {}
     for fraction in (float(f) for f in args.fractions.split(",")):
