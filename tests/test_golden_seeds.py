@@ -21,17 +21,20 @@ DEVICES = ("appeal_to_history", "us_vs_them")
 # figure minus 0.1, rounded down to a multiple of 0.05 (and never below 0);
 # where that leaves 0, the model must still find at least one golden sentence.
 #   appeal_to_history: measured 0.435 (tp 5, fp 1, fn 12)  -> floor 0.30
-#   us_vs_them:        measured 0.081 (tp 3, fp 37, fn 31) -> floor 0 (at least one found)
+#   us_vs_them:        measured 0.028 (tp 1, fp 36, fn 33) -> floor 0 (at least one found)
 # History: session 1 model 0.207 and 0.091; session 2 model 0.240 and 0.032;
 # session 3 model 0.167 and 0.033. The session-4 model is the first trained on
 # whole PTC articles labelled by three passes (data/history_us_them, round 4):
 # us_vs_them rose from 1 to 7 golden sentences found, though it still fires on
 # much of the anti-CCP commentary of seed 000 (golden: analysis, not
 # us-versus-them) and misses most nationalist comments of seed 004. The
-# session-5 model (4,314 more written sentences, in long documents) finds 5
-# history sentences (was 3) but 3 us_vs_them ones (was 7; false alarms 37,
-# was 43): 34 golden us_vs_them sentences are too few to tell this from
-# noise, and the held-out part moved the other way (models/MODEL_CARD.md).
+# session-5 model (5,758 more written sentences, in long documents) finds 5
+# history sentences (was 3) but 1 us_vs_them one (was 7; false alarms 36,
+# was 43), while on the held-out part us_vs_them rose from 0.563 to 0.627.
+# Most golden us_vs_them sentences blame a state from the writer's own
+# nation's side without "we" in the sentence, which the project's
+# annotators often labelled 0 (data/history_us_them/DATA_CARD.md, known
+# limits): a guideline question to settle, not a floor to tune to.
 # Raise the floors as models improve.
 F1_FLOOR = {"appeal_to_history": 0.30, "us_vs_them": 0.0}
 
