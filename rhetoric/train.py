@@ -334,8 +334,30 @@ def first_labels(folder: Path) -> dict[str, tuple[int, int]]:
 
 def _written_records(folder: Path) -> list[dict[str, Any]]:
     """The records of `written*.jsonl`: id, doc, text and the writer's labels."""
-    return [json.loads(line) for path in sorted(folder.glob("written*.jsonl"))
-            for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [rec for path in sorted(folder.glob("written*.jsonl")) for rec in _jsonl(path)]
+
+
+def _jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+# The written files of sessions 1-3 (short documents, a third of their
+# sentences positive) are one batch of writing; each later file (long
+# documents at the natural rate, session 5) is a batch of its own. The
+# held-out fifth is drawn within each batch (scripts/make_holdout.py).
+SHORT_WRITTEN_FILES = ("written.jsonl", "written_2.jsonl", "written_3.jsonl")
+SHORT_WRITTEN_BATCH = "written 1-3"
+
+
+def written_batches(folder: Path) -> dict[str, str]:
+    """Each written document ('written:<doc>') and sentence id -> its batch:
+    SHORT_WRITTEN_BATCH, or the later file's stem with a space ('written 4')."""
+    batches = {}
+    for path in sorted(folder.glob("written*.jsonl")):
+        name = SHORT_WRITTEN_BATCH if path.name in SHORT_WRITTEN_FILES else path.stem.replace("_", " ")
+        for rec in _jsonl(path):
+            batches[f"written:{rec['doc']}"] = batches[rec["id"]] = name
+    return batches
 
 
 def _written_label(rec: dict[str, Any]) -> tuple[int, int]:

@@ -16,9 +16,11 @@ from pathlib import Path
 from rhetoric.train import (
     PROJECT_DEVICES,
     SECOND_PASS_FILES,
+    SHORT_WRITTEN_BATCH,
     first_labels,
     label_passes,
     read_label_file,
+    written_batches,
     written_documents,
 )
 
@@ -58,10 +60,7 @@ def main(folder: str) -> None:
 
     round4, round5 = sample_keys("ptc_sample_4.tsv"), sample_keys("ptc_sample_5.tsv")
     # The long documents written at the natural rate (session 5), apart from the short dense ones before
-    short_files = ("written.jsonl", "written_2.jsonl", "written_3.jsonl")
-    long_written = {json.loads(line)["id"] for path in sorted(root.glob("written*.jsonl"))
-                    if path.name not in short_files
-                    for line in path.read_text(encoding="utf-8").splitlines() if line.strip()}
+    long_written = {key for key, batch in written_batches(root).items() if batch != SHORT_WRITTEN_BATCH}
     sources = {"ptc_rounds_1_3": [k for k in first if ":" in k and k not in round4 and k not in round5],
                "ptc_round_4": [k for k in first if k in round4],
                "ptc_round_5_held_out": [k for k in first if k in round5],

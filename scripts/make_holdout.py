@@ -5,8 +5,8 @@
   the fifth of them whose ids have the lowest SHA-256, a fixed order that
   needs no seed. Ranked within each batch of writing, so a later batch
   takes a fifth of its own documents and leaves the earlier picks as they
-  were: the first three files (sessions 1-3) are one batch, every later
-  file is a batch of its own.
+  were (rhetoric.train.written_batches: the first three files, of sessions
+  1-3, are one batch, every later file is a batch of its own).
 They are never used for training or model selection; the model card's figures
 are measured on them. Ids only (standoff), never text. Writes
 rhetoric/data/holdout.txt, shipped in the package so `rhetoric evaluate`
@@ -15,10 +15,13 @@ knows what the model has not seen.
     python scripts/make_holdout.py ../shared/data/ptc data/history_us_them
 """
 import hashlib
-import json
 import random
 import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from rhetoric.train import written_batches  # noqa: E402
 
 SEED = 2019          # the PTC release year; any fixed value would do
 HOLDOUT_SHARE = 0.2  # a fifth of the documents: ~70 PTC articles, enough for every device to occur
@@ -30,19 +33,13 @@ def ptc_holdout(ptc_root: Path) -> list[str]:
     return sorted(random.Random(SEED).sample(ids, round(len(ids) * HOLDOUT_SHARE)))
 
 
-# The files written before batches were ranked apart: ranked together, as they always were.
-FIRST_BATCH = ("written.jsonl", "written_2.jsonl", "written_3.jsonl")
-
-
 def written_holdout(project_dir: Path) -> list[str]:
-    batches: dict[str, set[str]] = {}
-    for path in sorted(project_dir.glob("written*.jsonl")):
-        batch = batches.setdefault("first" if path.name in FIRST_BATCH else path.name, set())
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                batch.add(f"written:{json.loads(line)['doc']}")
+    by_batch: dict[str, list[str]] = {}
+    for key, batch in written_batches(project_dir).items():
+        if key.startswith("written:"):
+            by_batch.setdefault(batch, []).append(key)
     held = []
-    for docs in batches.values():
+    for docs in by_batch.values():
         ranked = sorted(docs, key=lambda d: hashlib.sha256(d.encode()).hexdigest())
         held += ranked[: round(len(ranked) * HOLDOUT_SHARE)]
     return sorted(held)

@@ -10,7 +10,6 @@ majority of the passes (data/history_us_them/DATA_CARD.md), to compare with
 figures from before the passes.
 """
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
@@ -18,20 +17,14 @@ import numpy as np
 from rhetoric.devices import DEVICE_IDS
 from rhetoric.evaluate import count, predictions
 from rhetoric.tagger import Tagger
-from rhetoric.train import PROJECT_DEVICES, add_project_labels, holdout_ids, ptc_documents
-
-FIRST_BATCH = ("written.jsonl", "written_2.jsonl", "written_3.jsonl")
-
-
-def written_batches(project_dir: Path) -> dict[str, str]:
-    """Written document id -> its batch: 'written 1-3' or the later file's stem."""
-    batch = {}
-    for path in sorted(project_dir.glob("written*.jsonl")):
-        name = "written 1-3" if path.name in FIRST_BATCH else path.stem.replace("_", " ")
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                batch[f"written:{json.loads(line)['doc']}"] = name
-    return batch
+from rhetoric.train import (
+    PROJECT_DEVICES,
+    SHORT_WRITTEN_BATCH,
+    add_project_labels,
+    holdout_ids,
+    ptc_documents,
+    written_batches,
+)
 
 
 def main() -> None:
@@ -55,7 +48,7 @@ def main() -> None:
     batches = sorted(set(source[written]))
     if len(batches) > 1:
         parts += [(f"{name}", source == name) for name in batches]
-        later = [name for name in batches if name != "written 1-3"]
+        later = [name for name in batches if name != SHORT_WRITTEN_BATCH]
         if len(later) > 1:  # the long documents of session 5, pooled
             parts.append((f"{later[0]} to {later[-1].split()[-1]}", np.isin(source, later)))
     print("| device | part | sentences | positives | P | R | F1 |\n|---|---|---|---|---|---|---|")

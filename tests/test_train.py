@@ -9,6 +9,7 @@ from rhetoric.train import (
     line_sentences,
     ptc_documents,
     read_project_labels,
+    written_batches,
     written_documents,
 )
 
@@ -61,6 +62,19 @@ def test_written_documents_grouped_with_offsets(tmp_path):
     hist = DEVICE_IDS.index("appeal_to_history")
     assert doc.labels[:, hist].tolist() == [1, 0]
     assert doc.labels[0, DEVICE_IDS.index("doubt")] == UNKNOWN
+
+
+def test_written_batches_pool_the_short_files_and_keep_each_later_file_apart(tmp_path):
+    record = '{{"id": "{}", "doc": "{}", "text": "A line.", "appeal_to_history": 0, "us_vs_them": 0}}\n'
+    (tmp_path / "written.jsonl").write_text(record.format("w1", "d1"))
+    (tmp_path / "written_3.jsonl").write_text(record.format("y1", "d3"))
+    (tmp_path / "written_4.jsonl").write_text(record.format("z1", "d4") + record.format("z2", "d4"))
+    (tmp_path / "written_5.jsonl").write_text(record.format("z3", "d5"))
+    batches = written_batches(tmp_path)
+    assert batches["written:d1"] == batches["written:d3"] == batches["y1"] == "written 1-3"
+    assert batches["written:d4"] == batches["z2"] == "written 4"
+    assert batches["written:d5"] == "written 5"
+    assert len(batches) == 9  # four documents and five sentences
 
 
 def test_model_card_shows_any_technique_both_ways_and_the_lexicon():
