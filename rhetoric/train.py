@@ -247,11 +247,15 @@ def add_project_labels(docs: list[LabelledDoc], project_dir: str | Path,
 
 def _find_label(by_key: dict[tuple[str, int, int], tuple[int, int]], doc_id: str, text: str,
                 start: int, end: int) -> tuple[int, int] | None:
-    # Labels are keyed by the raw line span; sentences are stripped lines.
+    return by_key.get((doc_id, *line_span(text, start, end)))
+
+
+def line_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """The raw line around a sentence (sentences are stripped lines): the span
+    the project's PTC label files key on."""
     line_start = text.rfind("\n", 0, start) + 1
     line_end = text.find("\n", end)
-    line_end = len(text) if line_end < 0 else line_end
-    return by_key.get((doc_id, line_start, line_end))
+    return line_start, len(text) if line_end < 0 else line_end
 
 
 def read_project_labels(folder: Path, first_only: bool = False) -> dict[tuple[str, int, int], tuple[int, int]]:

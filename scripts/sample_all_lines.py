@@ -24,14 +24,7 @@ held-out part is then whole articles, like the training part.
 import sys
 from pathlib import Path
 
-from rhetoric.train import holdout_ids, ptc_documents, read_project_labels
-
-
-def line_span(text: str, start: int, end: int) -> tuple[int, int]:
-    """The raw line around a sentence: the span the label files key on."""
-    line_start = text.rfind("\n", 0, start) + 1
-    line_end = text.find("\n", end)
-    return line_start, len(text) if line_end < 0 else line_end
+from rhetoric.train import holdout_ids, line_span, ptc_documents, read_project_labels
 
 
 def main(ptc_dir: str, project_dir: str, out: str, held_out_articles: bool = False) -> None:
